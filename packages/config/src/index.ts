@@ -5,3 +5,4 @@ export * from './schema/predicate';
 export * from './schema/objects';
 export * from './normalise';
 export * from './parse';
+export * from './crd';

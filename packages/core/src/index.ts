@@ -1,1 +1,3 @@
-export {};
+export * from './transport/types';
+export * from './transport/base-conduit';
+export * from './logger';
