@@ -1,3 +1,4 @@
 export * from './transport/types';
 export * from './transport/base-conduit';
 export * from './logger';
+export * from './metrics/stats';
