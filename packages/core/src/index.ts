@@ -2,3 +2,4 @@ export * from './transport/types';
 export * from './transport/base-conduit';
 export * from './logger';
 export * from './metrics/stats';
+export * from './errors';
