@@ -53,9 +53,25 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], prefix: Objec
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...(issue.path as (string | number)[])];
-    out.push({ path, message: zodMessage(issue) });
+    const branch = issue.code === 'invalid_union' ? relevantBranch(issue.errors) : undefined;
+    if (branch !== undefined) out.push(...fromZodIssues(branch, path));
+    else out.push({ path, message: zodMessage(issue) });
   }
   return dedupeIssues(out);
+}
+
+/**
+ * A union such as "a cluster name or an inline cluster" fails in every branch. The branch worth
+ * reporting is the one whose type matched the input (it failed deeper down); a branch that
+ * failed only because the input had another type says nothing useful.
+ */
+function relevantBranch(
+  branches: readonly (readonly z.core.$ZodIssue[])[],
+): readonly z.core.$ZodIssue[] | undefined {
+  const typeMatched = branches.filter(
+    (issues) => !(issues.length === 1 && issues[0]?.code === 'invalid_type' && issues[0].path.length === 0),
+  );
+  return typeMatched.length === 1 ? typeMatched[0] : undefined;
 }
 
 function zodMessage(issue: z.core.$ZodIssue): string {

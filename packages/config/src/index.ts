@@ -5,4 +5,8 @@ export * from './schema/predicate';
 export * from './schema/objects';
 export * from './normalise';
 export * from './parse';
+export * from './validate';
+export * from './dump';
+export * from './jsonschema';
+export * from './validate-files';
 export * from './crd';

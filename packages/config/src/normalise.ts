@@ -99,12 +99,29 @@ const pathKey = (path: ObjectPath): string => path.join('\0');
  * growing like the anchor's process-global ones; a standalone normalisation uses a fresh one.
  */
 export class NameRegistry {
-  private readonly counters = new Map<string, number>();
   private readonly taken = new Map<ObjectKind, Set<string>>();
   private readonly externallyTaken: (kind: ObjectKind, name: string) => boolean;
+  private readonly counters: Map<string, number>;
 
-  constructor(isTaken: (kind: ObjectKind, name: string) => boolean = () => false) {
+  /**
+   * @param isTaken names that exist outside this registry, e.g. the objects of a running proxy
+   * @param counters shared with another registry (see scope())
+   */
+  constructor(
+    isTaken: (kind: ObjectKind, name: string) => boolean = () => false,
+    counters: Map<string, number> = new Map(),
+  ) {
     this.externallyTaken = isTaken;
+    this.counters = counters;
+  }
+
+  /**
+   * A registry for one normalisation: it shares the counters (they only grow, like the anchor's)
+   * and sees every name taken here, but the names it claims are dropped with it. A failed add
+   * therefore leaves no name behind, and a store stays the only record of which names exist.
+   */
+  scope(): NameRegistry {
+    return new NameRegistry((kind, name) => this.isTaken(kind, name), this.counters);
   }
 
   isTaken(kind: ObjectKind, name: string): boolean {
@@ -288,18 +305,93 @@ export class Normaliser {
   }
 }
 
+const asRecord = (value: unknown): Record<string, unknown> | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** A name a config spells out, at any depth, with the kind whose namespace it lives in. */
+export interface ExplicitName {
+  kind: ObjectKind;
+  name: string;
+  path: ObjectPath;
+}
+
+/**
+ * Every explicit name in a config, embedded objects included, in the order the normaliser
+ * visits them (clusters, listeners, rulelists, rules, routes; depth first). Works on raw input
+ * as well as on a parsed config, so duplicate names can be reported even when other parts of
+ * the config do not validate.
+ */
+export function explicitNames(config: unknown): ExplicitName[] {
+  const found: ExplicitName[] = [];
+  const add = (kind: ObjectKind, value: Record<string, unknown>, path: ObjectPath) => {
+    if (typeof value.name === 'string') found.push({ kind, name: value.name, path });
+  };
+  const cluster = (value: unknown, path: ObjectPath) => {
+    const c = asRecord(value);
+    if (!c) return;
+    add('cluster', c, path);
+    asList(c.endpoints).forEach((ep, i) => {
+      const e = asRecord(ep);
+      if (e) add('endpoint', e, [...path, 'endpoints', i]);
+    });
+  };
+  const route = (value: unknown, path: ObjectPath) => {
+    const r = asRecord(value);
+    if (!r) return;
+    add('route', r, path);
+    const destinationKey = r.destination !== undefined ? 'destination' : 'cluster';
+    cluster(r[destinationKey], [...path, destinationKey]);
+    asList(r.ingress).forEach((c, i) => cluster(c, [...path, 'ingress', i]));
+    asList(r.egress).forEach((c, i) => cluster(c, [...path, 'egress', i]));
+  };
+  const rule = (value: unknown, path: ObjectPath) => {
+    const r = asRecord(value);
+    if (!r) return;
+    add('rule', r, path);
+    const action = asRecord(r.action);
+    if (action) route(action.route, [...path, 'action', 'route']);
+  };
+  const rules = (value: unknown, path: ObjectPath) => asList(value).forEach((r, i) => rule(r, [...path, i]));
+  const root = asRecord(config) ?? {};
+  asList(root.clusters).forEach((c, i) => cluster(c, ['clusters', i]));
+  asList(root.listeners).forEach((value, i) => {
+    const l = asRecord(value);
+    if (!l) return;
+    add('listener', l, ['listeners', i]);
+    rules(l.rules, ['listeners', i, 'rules']);
+  });
+  asList(root.rulelists).forEach((value, i) => {
+    const rl = asRecord(value);
+    if (!rl) return;
+    add('rulelist', rl, ['rulelists', i]);
+    rules(rl.rules, ['rulelists', i, 'rules']);
+  });
+  asList(root.rules).forEach((r, i) => rule(r, ['rules', i]));
+  asList(root.routes).forEach((r, i) => route(r, ['routes', i]));
+  return found;
+}
+
+/** `<Kind> "<name>" already defined` for every name a config spells out twice in one namespace. */
+export function duplicateNameIssues(config: unknown): ConfigIssue[] {
+  const normaliser = new Normaliser();
+  for (const { kind, name, path } of explicitNames(config)) normaliser.reserve(kind, name, path);
+  return dedupeIssues(normaliser.issues);
+}
+
 /**
  * Turns a parsed config with embedded objects into flat named objects (anchor §1.1 naming),
- * in the anchor's order: clusters, listeners, rulelists, rules, routes. Explicit names are
- * reserved first so a generated name never takes a name the config spells out.
+ * in the anchor's order: clusters, listeners, rulelists, rules, routes. Every explicit name,
+ * embedded ones included, is reserved first, so a generated name never takes a name the config
+ * spells out (it gets the `_1` ... suffix instead). `names` supplies the counters and the names
+ * that exist already; the names of this config are not added to it (see NameRegistry.scope).
  */
 export function normaliseConfig(config: Config, names: NameRegistry = new NameRegistry()): FlatConfig {
-  const normaliser = new Normaliser(names);
-  config.clusters.forEach((c, i) => normaliser.reserve('cluster', c.name, ['clusters', i]));
-  config.listeners.forEach((l, i) => normaliser.reserve('listener', l.name, ['listeners', i]));
-  config.rulelists.forEach((rl, i) => normaliser.reserve('rulelist', rl.name, ['rulelists', i]));
-  config.rules.forEach((r, i) => normaliser.reserve('rule', r.name, ['rules', i]));
-  config.routes.forEach((r, i) => normaliser.reserve('route', r.name, ['routes', i]));
+  const normaliser = new Normaliser(names.scope());
+  for (const { kind, name, path } of explicitNames(config)) normaliser.reserve(kind, name, path);
   config.clusters.forEach((c, i) => normaliser.cluster(c, ['clusters', i]));
   config.listeners.forEach((l, i) => normaliser.listener(l, ['listeners', i]));
   config.rulelists.forEach((rl, i) => normaliser.rulelist(rl, ['rulelists', i]));
@@ -308,4 +400,41 @@ export function normaliseConfig(config: Config, names: NameRegistry = new NameRe
   normaliser.check();
   if (config.admin !== undefined) normaliser.out.admin = config.admin;
   return normaliser.out;
+}
+
+/** The parsed (not yet flattened) object of each kind a REST API can add. */
+export interface ParsedObjects {
+  listener: Listener;
+  cluster: Cluster;
+  rulelist: RuleList;
+  rule: Rule;
+  route: Route;
+}
+
+const LIST_OF: Record<keyof ParsedObjects, 'listeners' | 'clusters' | 'rulelists' | 'rules' | 'routes'> = {
+  listener: 'listeners',
+  cluster: 'clusters',
+  rulelist: 'rulelists',
+  rule: 'rules',
+  route: 'routes',
+};
+
+/**
+ * Flattens one object added on its own (a REST API body) with the naming of normaliseConfig:
+ * its explicit names, embedded ones included, are checked against and reserved in `names`
+ * before any name is generated. Problems are reported with paths relative to the object.
+ */
+export function normaliseObject<K extends keyof ParsedObjects>(
+  kind: K,
+  value: ParsedObjects[K],
+  names: NameRegistry,
+): FlatConfig {
+  const config: Config = { listeners: [], clusters: [], rulelists: [], rules: [], routes: [] };
+  (config[LIST_OF[kind]] as ParsedObjects[K][]).push(value);
+  try {
+    return normaliseConfig(config, names);
+  } catch (e) {
+    if (!(e instanceof ConfigValidationError)) throw e;
+    throw new ConfigValidationError(e.issues.map((i) => ({ path: i.path.slice(2), message: i.message })));
+  }
 }

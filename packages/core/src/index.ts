@@ -3,3 +3,4 @@ export * from './transport/base-conduit';
 export * from './logger';
 export * from './metrics/stats';
 export * from './errors';
+export * from './framing';

@@ -1,1 +1,13 @@
-export {};
+import type { TransportPlugin } from '@l7mp/core';
+import { HttpListener } from './listener';
+
+export { HttpListener, ListenError } from './listener';
+export { HttpConduit, HttpAbortedError } from './conduit';
+export { sendJsonResult } from './response';
+export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from './http-metadata';
+
+/** The HTTP transport (protocol `HTTP`): a listener only; there is no HTTP cluster. */
+export const httpTransport: TransportPlugin = {
+  name: 'http',
+  listeners: [{ protocol: 'HTTP', create: (context) => new HttpListener(context) }],
+};

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { Address, describeValue, NonNegativeInt, ObjectName, Port, PositiveInt } from './primitives';
-import { ClusterSpec, ListenerSpec, VIRTUAL_CLUSTER_PROTOCOLS } from './protocols';
+import { ClusterSpec, ListenerSpec, toProxySpelling, VIRTUAL_CLUSTER_PROTOCOLS } from './protocols';
 import { MatchSchema } from './predicate';
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * zod skips an object's refinements once any of its fields failed. These cross-field checks are
+ * written against possibly-invalid input so that they can run anyway and every problem of an
+ * object is reported at once (e.g. a bad retry_on and a missing destination).
+ */
+const evenIfFieldsFailed = { when: (payload: z.core.ParsePayload): boolean => isRecord(payload.value) };
 
 // ---------------------------------------------------------------- retry, load balancer
 
@@ -67,46 +77,78 @@ export type Endpoint = z.output<typeof EndpointSchema>;
 
 const PROTOCOLS_NEEDING_ADDRESS = new Set(['UDP', 'TCP', 'WebSocket', 'JSONSocket']);
 
+/** The protocol of a (possibly invalid, possibly CRD-spelled) cluster spec, if it names one. */
+function protocolOf(spec: unknown): string | undefined {
+  const proxySpelling = toProxySpelling(spec);
+  return isRecord(proxySpelling) && typeof proxySpelling.protocol === 'string'
+    ? proxySpelling.protocol
+    : undefined;
+}
+
+export function isVirtualClusterProtocol(protocol: string): boolean {
+  return (VIRTUAL_CLUSTER_PROTOCOLS as readonly string[]).includes(protocol);
+}
+
+/**
+ * Why an endpoint cannot be added to a cluster with this spec, or undefined if it can. Shared by
+ * cluster validation and by the REST API's `POST /clusters/{name}/endpoints`.
+ */
+export function endpointProblem(
+  clusterSpec: unknown,
+  endpoint: unknown,
+): { path: (string | number)[]; message: string } | undefined {
+  const protocol = protocolOf(clusterSpec);
+  if (protocol === undefined) return undefined;
+  if (isVirtualClusterProtocol(protocol)) {
+    return { path: [], message: `Adding an endpoint to a cluster of type "${protocol}" is not supported` };
+  }
+  const spec = isRecord(endpoint) ? endpoint.spec : undefined;
+  if (!isRecord(spec)) return undefined; // the endpoint schema reports a missing spec
+  if (spec.address !== undefined || spec.filename !== undefined) return undefined;
+  if (PROTOCOLS_NEEDING_ADDRESS.has(protocol)) {
+    return { path: ['spec', 'address'], message: `an endpoint of a ${protocol} cluster needs an address` };
+  }
+  const spelled = toProxySpelling(clusterSpec);
+  if (protocol === 'UnixDomainSocket' && !(isRecord(spelled) && typeof spelled.filename === 'string')) {
+    return {
+      path: ['spec', 'address'],
+      message: 'an endpoint of a UnixDomainSocket cluster needs a socket path (address or filename)',
+    };
+  }
+  return undefined;
+}
+
 export const ClusterSchema = z
   .object({
     name: ObjectName.optional(),
     spec: ClusterSpec,
     endpoints: z
-      .union([z.array(EndpointSchema), z.int().min(0)])
+      .union([z.array(EndpointSchema), NonNegativeInt], {
+        error: (i) => `expected a list of endpoints, got ${describeValue(i.input)}`,
+      })
       .optional()
       .describe('Endpoints; a number (as in non-recursive dumps) is accepted and means none'),
     loadbalancer: LoadBalancerSchema.optional(),
     options: z.unknown().optional(),
   })
   .superRefine((cluster, ctx) => {
-    if (!Array.isArray(cluster.endpoints)) return;
-    const protocol = cluster.spec.protocol;
-    if ((VIRTUAL_CLUSTER_PROTOCOLS as readonly string[]).includes(protocol) && cluster.endpoints.length > 0) {
+    const endpoints: unknown = cluster.endpoints;
+    if (!Array.isArray(endpoints) || endpoints.length === 0) return;
+    const protocol = protocolOf(cluster.spec);
+    if (protocol !== undefined && isVirtualClusterProtocol(protocol)) {
       ctx.addIssue({
         code: 'custom',
         path: ['endpoints'],
-        message: `adding an endpoint to a cluster of type "${protocol}" is not supported`,
+        message: `Adding an endpoint to a cluster of type "${protocol}" is not supported`,
       });
       return;
     }
-    const filename = protocol === 'UnixDomainSocket' ? cluster.spec.filename : undefined;
-    cluster.endpoints.forEach((ep, i) => {
-      if (ep.spec.address !== undefined) return;
-      if (PROTOCOLS_NEEDING_ADDRESS.has(protocol)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['endpoints', i, 'spec', 'address'],
-          message: `an endpoint of a ${protocol} cluster needs an address`,
-        });
-      } else if (protocol === 'UnixDomainSocket' && filename === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['endpoints', i, 'spec', 'address'],
-          message: 'an endpoint of a UnixDomainSocket cluster needs a socket path (address or filename)',
-        });
-      }
+    endpoints.forEach((endpoint: unknown, i) => {
+      const problem = endpointProblem(cluster.spec, endpoint);
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, ...problem.path], message: problem.message });
     });
-  })
+  }, evenIfFieldsFailed)
   .transform(({ endpoints, ...rest }) => ({
     ...rest,
     endpoints: Array.isArray(endpoints) ? endpoints : [],
@@ -138,7 +180,7 @@ export const RouteSchema = z
         message: 'a route needs a destination (or its alias "cluster")',
       });
     }
-  })
+  }, evenIfFieldsFailed)
   .transform(({ cluster, destination, ...rest }) => ({
     ...rest,
     destination: (destination ?? cluster) as ClusterRef,
@@ -166,7 +208,7 @@ export const ActionSchema = z
     if (action.route === undefined && action.apply === undefined) {
       ctx.addIssue({ code: 'custom', path: [], message: 'an action needs a "route" or an "apply"' });
     }
-  });
+  }, evenIfFieldsFailed);
 export type Action = z.output<typeof ActionSchema>;
 
 export const RuleSchema = z.object({
@@ -246,7 +288,7 @@ const requireName = <T extends z.ZodType>(schema: T, kind: string) =>
     if ((value as { name?: unknown }).name === undefined) {
       ctx.addIssue({ code: 'custom', path: ['name'], message: `a top-level ${kind} needs a name` });
     }
-  });
+  }, evenIfFieldsFailed);
 
 export const NamedListenerSchema = requireName(ListenerSchema, 'listener');
 export const NamedClusterSchema = requireName(ClusterSchema, 'cluster');

@@ -106,22 +106,64 @@ function protocolUnion<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.co
 
 // ---------------------------------------------------------------- listener specs
 
-export const UDPListenerSpec = z.object({
-  protocol: z.literal('UDP'),
-  port: Port,
-  address: Address.optional().describe('Local address to bind (default: all IPv4 interfaces; "::" for IPv6)'),
-  connect: AddressPortPair.optional().describe(
-    'Remote peer: singleton target, or a peer filter in server mode',
-  ),
-  options: z
-    .object({
-      mode: z.enum(['server', 'singleton']).optional(),
-      idle_timeout: NonNegativeInt.optional().describe(
-        'Server mode: end a session after this many milliseconds without traffic (0: never)',
-      ),
-    })
-    .optional(),
-});
+export const UDPListenerSpec = z
+  .object({
+    protocol: z.literal('UDP'),
+    port: Port,
+    address: Address.optional().describe(
+      'Local address to bind (default: all IPv4 interfaces; "::" for IPv6)',
+    ),
+    connect: AddressPortPair.optional().describe(
+      'Remote peer: singleton target, or a peer filter in server mode',
+    ),
+    options: z
+      .object({
+        mode: z.enum(['server', 'singleton']).optional(),
+        idle_timeout: NonNegativeInt.optional().describe(
+          'Server mode: end a session after this many milliseconds without traffic (0: never)',
+        ),
+      })
+      .optional(),
+  })
+  .superRefine(
+    (spec, ctx) => {
+      const connect: unknown = spec.connect;
+      const options: unknown = spec.options;
+      const mode =
+        options !== null && typeof options === 'object' ? (options as { mode?: unknown }).mode : undefined;
+      const remote =
+        connect !== null && typeof connect === 'object'
+          ? (connect as { address?: unknown; port?: unknown })
+          : {};
+      if (mode === 'singleton' && (remote.address === undefined || remote.port === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['options', 'mode'],
+          message:
+            'Singleton mode requested but either connect.address or connect.port is not defined (or neither): no remote to connect to',
+        });
+      }
+    },
+    { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+  );
+
+/** Framing only makes sense on a byte stream; datagram sockets keep message boundaries already. */
+function checkUnixFraming(spec: { mode?: unknown; framing?: unknown }, ctx: z.core.$RefinementCtx): void {
+  if (
+    (spec.mode === 'seqpacket' || spec.mode === 'dgram') &&
+    spec.framing !== undefined &&
+    spec.framing !== 'none'
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['framing'],
+      message: `framing "${String(spec.framing)}" applies to stream sockets only; a ${spec.mode} socket keeps message boundaries`,
+    });
+  }
+}
+const whenObject = {
+  when: (payload: z.core.ParsePayload) => payload.value !== null && typeof payload.value === 'object',
+};
 
 export const TCPListenerSpec = z.object({
   protocol: z.literal('TCP'),
@@ -144,12 +186,14 @@ export const WebSocketListenerSpec = z.object({
   path: z.string().optional(),
 });
 
-export const UnixDomainSocketListenerSpec = z.object({
-  protocol: z.literal('UnixDomainSocket'),
-  filename: z.string().min(1),
-  mode: UnixSocketMode.optional(),
-  framing: Framing.optional(),
-});
+export const UnixDomainSocketListenerSpec = z
+  .object({
+    protocol: z.literal('UnixDomainSocket'),
+    filename: z.string().min(1).describe('Path of the socket file to listen on'),
+    mode: UnixSocketMode.optional().describe('Socket type (default stream)'),
+    framing: Framing.optional().describe('Message framing on a stream socket (default none)'),
+  })
+  .superRefine(checkUnixFraming, whenObject);
 
 export const TestListenerSpec = z.object({ protocol: z.literal('Test') }).passthrough();
 
@@ -206,12 +250,14 @@ export const WebSocketClusterSpec = z.object({
   path: z.string().optional(),
 });
 
-export const UnixDomainSocketClusterSpec = z.object({
-  protocol: z.literal('UnixDomainSocket'),
-  filename: z.string().min(1).optional().describe('Default socket path for endpoints that give none'),
-  mode: UnixSocketMode.optional(),
-  framing: Framing.optional(),
-});
+export const UnixDomainSocketClusterSpec = z
+  .object({
+    protocol: z.literal('UnixDomainSocket'),
+    filename: z.string().min(1).optional().describe('Default socket path for endpoints that give none'),
+    mode: UnixSocketMode.optional().describe('Socket type (default stream)'),
+    framing: Framing.optional().describe('Message framing on a stream socket (default none)'),
+  })
+  .superRefine(checkUnixFraming, whenObject);
 
 const HeaderPathSpec = z.union([z.string(), z.object({ from: z.string(), to: z.string() })]);
 
