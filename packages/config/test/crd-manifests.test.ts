@@ -40,7 +40,13 @@ describe('generated CRD manifests', () => {
       {
         name: 'targets.l7mp.io',
         scope: 'Namespaced',
-        names: { kind: 'Target', listKind: 'TargetList', plural: 'targets', singular: 'target', shortNames: ['tr'] },
+        names: {
+          kind: 'Target',
+          listKind: 'TargetList',
+          plural: 'targets',
+          singular: 'target',
+          shortNames: ['tr'],
+        },
         versions: [['v1', true, true]],
       },
       {
@@ -68,11 +74,14 @@ describe('generated CRD manifests', () => {
     }
   });
 
-  it.each(crdManifests().map((crd) => [crd.metadata.name, crd] as const))('%s has a structural schema', (_, crd) => {
-    const schema = crd.spec.versions[0]?.schema.openAPIV3Schema;
-    expect(schema).toBeDefined();
-    expect(structuralSchemaViolations(schema as JSONSchemaProps)).toEqual([]);
-  });
+  it.each(crdManifests().map((crd) => [crd.metadata.name, crd] as const))(
+    '%s has a structural schema',
+    (_, crd) => {
+      const schema = crd.spec.versions[0]?.schema.openAPIV3Schema;
+      expect(schema).toBeDefined();
+      expect(structuralSchemaViolations(schema as JSONSchemaProps)).toEqual([]);
+    },
+  );
 
   it('renders exclusive keys as required-only junctors', () => {
     const listener = crdOpenApiSchema('VirtualService').properties?.spec?.properties?.listener;
@@ -123,7 +132,11 @@ describe('generated CRD manifests', () => {
 
 describe('the structural schema checker', () => {
   it.each<[string, JSONSchemaProps, string]>([
-    ['an untyped field', { type: 'object', properties: { a: {} } }, 'openAPIV3Schema.properties.a: has no type (and does not preserve unknown fields)'],
+    [
+      'an untyped field',
+      { type: 'object', properties: { a: {} } },
+      'openAPIV3Schema.properties.a: has no type (and does not preserve unknown fields)',
+    ],
     [
       'a $ref',
       { type: 'object', properties: { a: { type: 'string', $ref: '#/x' } as JSONSchemaProps } },
@@ -144,10 +157,17 @@ describe('the structural schema checker', () => {
       { type: 'object', oneOf: [{ properties: { b: {} } }] },
       'openAPIV3Schema.oneOf[0]: property "b" is not specified outside the junctor',
     ],
-    ['an array without items', { type: 'object', properties: { a: { type: 'array' } } }, 'openAPIV3Schema.properties.a: array without items'],
+    [
+      'an array without items',
+      { type: 'object', properties: { a: { type: 'array' } } },
+      'openAPIV3Schema.properties.a: array without items',
+    ],
     [
       'a restricted metadata',
-      { type: 'object', properties: { metadata: { type: 'object', properties: { labels: { type: 'object' } } } } },
+      {
+        type: 'object',
+        properties: { metadata: { type: 'object', properties: { labels: { type: 'object' } } } },
+      },
       'openAPIV3Schema.properties.metadata: only name and generateName may be specified',
     ],
     ['a non-object root', { type: 'string' }, 'openAPIV3Schema: the root must be of type object'],
@@ -157,7 +177,10 @@ describe('the structural schema checker', () => {
 
   it('accepts untyped nodes that preserve unknown fields', () => {
     expect(
-      structuralSchemaViolations({ type: 'object', properties: { a: { 'x-kubernetes-preserve-unknown-fields': true } } }),
+      structuralSchemaViolations({
+        type: 'object',
+        properties: { a: { 'x-kubernetes-preserve-unknown-fields': true } },
+      }),
     ).toEqual([]);
   });
 });

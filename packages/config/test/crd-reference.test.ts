@@ -17,10 +17,16 @@ describe('references to custom resources', () => {
       'udp-cluster',
     ];
     for (const ref of forms) {
-      expect(parseReference(ref, context)).toEqual({ kind: 'Target', namespace: 'default', name: 'udp-cluster' });
+      expect(parseReference(ref, context)).toEqual({
+        kind: 'Target',
+        namespace: 'default',
+        name: 'udp-cluster',
+      });
       expect(resolveReference(ref, context)).toBe('/l7mp.io/v1/Target/default/udp-cluster');
     }
-    expect(canonicalObjectName('Target', 'default', 'udp-cluster')).toBe('/l7mp.io/v1/Target/default/udp-cluster');
+    expect(canonicalObjectName('Target', 'default', 'udp-cluster')).toBe(
+      '/l7mp.io/v1/Target/default/udp-cluster',
+    );
   });
 
   it('resolves every kind in both long forms', () => {
@@ -29,7 +35,11 @@ describe('references to custom resources', () => {
       namespace: 'prod',
       name: 'gw',
     });
-    expect(parseReference('/l7mp.io/v1/Rule/prod/r1', context)).toEqual({ kind: 'Rule', namespace: 'prod', name: 'r1' });
+    expect(parseReference('/l7mp.io/v1/Rule/prod/r1', context)).toEqual({
+      kind: 'Rule',
+      namespace: 'prod',
+      name: 'r1',
+    });
     expect(parseReference('/apis/l7mp.io/v1/namespaces/prod/rules/r1', context)).toEqual({
       kind: 'Rule',
       namespace: 'prod',
@@ -48,11 +58,20 @@ describe('references to custom resources', () => {
   it.each([
     ['', 'a reference must be a non-empty string'],
     ['udp cluster', 'a reference cannot contain whitespace'],
-    ['/apis/l7mp.io/v1/namespaces/default/pods/p1', 'unknown resource "pods", expected one of virtualservices, targets, rules'],
-    ['/apis/l7mp.io/v1/namespaces/default/targets', 'expected /apis/l7mp.io/v1/namespaces/<namespace>/<plural>/<name>'],
+    [
+      '/apis/l7mp.io/v1/namespaces/default/pods/p1',
+      'unknown resource "pods", expected one of virtualservices, targets, rules',
+    ],
+    [
+      '/apis/l7mp.io/v1/namespaces/default/targets',
+      'expected /apis/l7mp.io/v1/namespaces/<namespace>/<plural>/<name>',
+    ],
     ['/l7mp.io/v1/Cluster/default/x', 'unknown kind "Cluster", expected one of VirtualService, Target, Rule'],
     ['/l7mp.io/v1/Target/default/x/y', 'expected /l7mp.io/v1/<Kind>/<namespace>/<name>'],
-    ['/l7mp.io/v2/Target/default/x', 'expected a bare name, /l7mp.io/v1/<Kind>/<namespace>/<name> or /apis/l7mp.io/v1/namespaces/<namespace>/<plural>/<name>'],
+    [
+      '/l7mp.io/v2/Target/default/x',
+      'expected a bare name, /l7mp.io/v1/<Kind>/<namespace>/<name> or /apis/l7mp.io/v1/namespaces/<namespace>/<plural>/<name>',
+    ],
     ['Udp_Cluster', '"Udp_Cluster" is not a valid object name (lowercase DNS subdomain)'],
     ['/l7mp.io/v1/Target/Default/x', '"Default" is not a valid namespace name'],
   ])('rejects %j: %s', (ref, reason) => {
@@ -75,6 +94,8 @@ describe('references to custom resources', () => {
   it('insists on the kind where the place needs one', () => {
     expect(() =>
       parseReferenceOfKind('/l7mp.io/v1/VirtualService/default/gw', { kind: 'Target', namespace: 'default' }),
-    ).toThrow('invalid reference "/l7mp.io/v1/VirtualService/default/gw": must name a Target, not a VirtualService');
+    ).toThrow(
+      'invalid reference "/l7mp.io/v1/VirtualService/default/gw": must name a Target, not a VirtualService',
+    );
   });
 });

@@ -51,8 +51,12 @@ describe('the seed (task1) manifests', () => {
   it('keeps the fields the anchor CRD pruned or rejected', () => {
     const target = crdOpenApiSchema('Target');
     const cluster = target.properties?.spec?.properties?.cluster;
-    expect(cluster?.properties?.spec?.properties?.UnixDomainSocket?.properties?.filename?.type).toBe('string');
-    expect(cluster?.properties?.endpoints?.items?.properties?.spec?.properties?.filename?.type).toBe('string');
+    expect(cluster?.properties?.spec?.properties?.UnixDomainSocket?.properties?.filename?.type).toBe(
+      'string',
+    );
+    expect(cluster?.properties?.endpoints?.items?.properties?.spec?.properties?.filename?.type).toBe(
+      'string',
+    );
     const selector = target.properties?.spec?.properties?.selector;
     expect(selector?.properties?.matchExpressions?.items?.properties?.operator?.enum).toEqual(
       expect.arrayContaining(['In', 'DoesNotExist', 'DoesNotexist']),
@@ -74,7 +78,9 @@ describe('the seed (task1) manifests', () => {
   });
 
   it('transcoder-vsvc: a WebSocket listener routing to the uds-cluster Target (selfLink reference)', () => {
-    const { listener, endpointSelectors } = virtualServiceToProxy(asVirtualService(resource('transcoder-vsvc.yaml')));
+    const { listener, endpointSelectors } = virtualServiceToProxy(
+      asVirtualService(resource('transcoder-vsvc.yaml')),
+    );
     expect(listener).toEqual({
       name: '/l7mp.io/v1/VirtualService/default/transcoder-vsvc',
       spec: { protocol: 'WebSocket', port: 8888 },
@@ -107,28 +113,36 @@ describe('the seed (task1) manifests', () => {
   });
 
   it.each([
-    ['websocket-cluster.yaml', 'websocket-cluster', { protocol: 'WebSocket', port: 8888 }, { app: 'transcoder' }],
+    [
+      'websocket-cluster.yaml',
+      'websocket-cluster',
+      { protocol: 'WebSocket', port: 8888 },
+      { app: 'transcoder' },
+    ],
     ['udp-cluster.yaml', 'udp-cluster', { protocol: 'UDP', port: 9999 }, { app: 'worker' }],
-  ] as const)('%s: a ConsistentHash cluster whose endpoints are selected pods', (file, name, spec, labels) => {
-    const converted = targetToProxy(asTarget(resource(file)));
-    const clusterName = `/l7mp.io/v1/Target/default/${name}`;
-    expect(converted.cluster).toEqual({
-      name: clusterName,
-      spec,
-      endpoints: [],
-      loadbalancer: { policy: 'ConsistentHash' },
-    });
-    expect(converted.endpointSelectors).toEqual([
-      {
-        cluster: clusterName,
-        selector: { matchLabels: labels },
-        source: clusterName,
-        namespace: 'default',
-        path: ['spec', 'cluster', 'endpoints', 0, 'selector'],
-      },
-    ]);
-    expect(parseCluster(converted.cluster).loadbalancer).toEqual({ policy: 'ConsistentHash' });
-  });
+  ] as const)(
+    '%s: a ConsistentHash cluster whose endpoints are selected pods',
+    (file, name, spec, labels) => {
+      const converted = targetToProxy(asTarget(resource(file)));
+      const clusterName = `/l7mp.io/v1/Target/default/${name}`;
+      expect(converted.cluster).toEqual({
+        name: clusterName,
+        spec,
+        endpoints: [],
+        loadbalancer: { policy: 'ConsistentHash' },
+      });
+      expect(converted.endpointSelectors).toEqual([
+        {
+          cluster: clusterName,
+          selector: { matchLabels: labels },
+          source: clusterName,
+          namespace: 'default',
+          path: ['spec', 'cluster', 'endpoints', 0, 'selector'],
+        },
+      ]);
+      expect(parseCluster(converted.cluster).loadbalancer).toEqual({ policy: 'ConsistentHash' });
+    },
+  );
 
   it('gateway-vsvc: UDP 9001 to udp-cluster through the websocket-cluster ingress chain', () => {
     const { listener } = virtualServiceToProxy(asVirtualService(resource('gateway-vsvc.yaml')));
@@ -151,7 +165,10 @@ describe('the seed (task1) manifests', () => {
   });
 
   it('uses the namespace of the manifest for names and bare references', () => {
-    const doc = load('gateway-vsvc.yaml') as { metadata: Record<string, unknown>; spec: { listener: { rules: { action: { route: Record<string, unknown> } }[] } } };
+    const doc = load('gateway-vsvc.yaml') as {
+      metadata: Record<string, unknown>;
+      spec: { listener: { rules: { action: { route: Record<string, unknown> } }[] } };
+    };
     doc.metadata.namespace = 'games';
     const route = doc.spec.listener.rules[0]?.action.route;
     if (route === undefined) throw new Error('the seed gateway has a route');

@@ -52,17 +52,24 @@ describe('validateManifest: bad inputs', () => {
     [
       'a wrong apiVersion and kind',
       { apiVersion: 'l7mp.io/v2', kind: 'Route', metadata: { name: 'x' }, spec: {} },
-      ['apiVersion: expected "l7mp.io/v1", got "l7mp.io/v2"', 'kind: expected one of VirtualService, Target, Rule, got "Route"'],
+      [
+        'apiVersion: expected "l7mp.io/v1", got "l7mp.io/v2"',
+        'kind: expected one of VirtualService, Target, Rule, got "Route"',
+      ],
     ],
     ['a missing metadata', { ...vsvc(udpToTarget()), metadata: undefined }, ['metadata: required']],
     [
       'an invalid name',
       { ...vsvc(udpToTarget()), metadata: { name: 'Gateway_VSVC' } },
-      ['metadata.name: expected a DNS subdomain name (lowercase letters, digits, "-", "."), got "Gateway_VSVC"'],
+      [
+        'metadata.name: expected a DNS subdomain name (lowercase letters, digits, "-", "."), got "Gateway_VSVC"',
+      ],
     ],
     [
       'a bad selector operator',
-      vsvc(udpToTarget(), { selector: { matchExpressions: [{ key: 'app', operator: 'Equals', values: ['x'] }] } }),
+      vsvc(udpToTarget(), {
+        selector: { matchExpressions: [{ key: 'app', operator: 'Equals', values: ['x'] }] },
+      }),
       [
         'spec.selector.matchExpressions[0].operator: unknown operator "Equals", expected one of In, NotIn, Exists, DoesNotExist',
       ],
@@ -74,18 +81,24 @@ describe('validateManifest: bad inputs', () => {
     ],
     [
       'Exists with values',
-      vsvc(udpToTarget(), { selector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] } }),
+      vsvc(udpToTarget(), {
+        selector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] },
+      }),
       ['spec.selector.matchExpressions[0].values: operator Exists takes no values'],
     ],
     [
       'Gt with a non-integer',
-      vsvc(udpToTarget(), { selector: { matchFields: [{ key: 'metadata.generation', operator: 'Gt', values: ['x'] }] } }),
+      vsvc(udpToTarget(), {
+        selector: { matchFields: [{ key: 'metadata.generation', operator: 'Gt', values: ['x'] }] },
+      }),
       ['spec.selector.matchFields[0].values: operator Gt needs exactly one integer value, got ["x"]'],
     ],
     [
       'Gt in matchExpressions (fields only)',
       vsvc(udpToTarget(), { selector: { matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] } }),
-      ['spec.selector.matchExpressions[0].operator: unknown operator "Gt", expected one of In, NotIn, Exists, DoesNotExist'],
+      [
+        'spec.selector.matchExpressions[0].operator: unknown operator "Gt", expected one of In, NotIn, Exists, DoesNotExist',
+      ],
     ],
     [
       'a listener with both rules and rulesRef',
@@ -116,7 +129,9 @@ describe('validateManifest: bad inputs', () => {
     [
       'the proxy spelling of a protocol spec',
       vsvc({ ...udpToTarget(), spec: { protocol: 'UDP', port: 9001 } }),
-      ['spec.listener.spec: write the listener spec as {<protocol>: {...}} (e.g. {UDP: {port: 9001}}), not with a "protocol" key'],
+      [
+        'spec.listener.spec: write the listener spec as {<protocol>: {...}} (e.g. {UDP: {port: 9001}}), not with a "protocol" key',
+      ],
     ],
     [
       'an unknown protocol',
@@ -133,7 +148,9 @@ describe('validateManifest: bad inputs', () => {
     [
       'an empty protocol spec',
       vsvc({ ...udpToTarget(), spec: {} }),
-      ['spec.listener.spec: needs exactly one protocol key, one of HTTP, WebSocket, UDP, TCP, UnixDomainSocket, JSONSocket'],
+      [
+        'spec.listener.spec: needs exactly one protocol key, one of HTTP, WebSocket, UDP, TCP, UnixDomainSocket, JSONSocket',
+      ],
     ],
     [
       'protocol settings that are not an object',
@@ -172,7 +189,9 @@ describe('validateManifest: bad inputs', () => {
     ],
     [
       'an endpoint spec with both address and filename',
-      target({ cluster: { spec: { UDP: { port: 1 } }, endpoints: [{ spec: { address: 'a', filename: '/f' } }] } }),
+      target({
+        cluster: { spec: { UDP: { port: 1 } }, endpoints: [{ spec: { address: 'a', filename: '/f' } }] },
+      }),
       ['spec.cluster.endpoints[0].spec: an endpoint spec needs exactly one of "address", "filename"'],
     ],
     [
@@ -184,7 +203,12 @@ describe('validateManifest: bad inputs', () => {
     ],
     [
       'a clusterRef naming a VirtualService',
-      vsvc(udpToTarget({ destinationRef: 'x', ingress: [{ clusterRef: '/l7mp.io/v1/VirtualService/default/gw' }] })),
+      vsvc(
+        udpToTarget({
+          destinationRef: 'x',
+          ingress: [{ clusterRef: '/l7mp.io/v1/VirtualService/default/gw' }],
+        }),
+      ),
       [
         'spec.listener.rules[0].action.route.ingress[0].clusterRef: invalid reference "/l7mp.io/v1/VirtualService/default/gw": must name a Target, not a VirtualService',
       ],
@@ -199,11 +223,16 @@ describe('validateManifest: bad inputs', () => {
     [
       'a route with both destination and destinationRef',
       vsvc(udpToTarget({ destinationRef: 'a', destination: { spec: { Echo: {} } } })),
-      ['spec.listener.rules[0].action.route: "destination", "destinationRef" exclude each other: give only one'],
+      [
+        'spec.listener.rules[0].action.route: "destination", "destinationRef" exclude each other: give only one',
+      ],
     ],
     [
       'a rewrite with both value and valueStr',
-      vsvc({ ...udpToTarget(), rules: [{ action: { apply: 'x', rewrite: [{ path: '/a', value: 1, valueStr: '1' }] } }] }),
+      vsvc({
+        ...udpToTarget(),
+        rules: [{ action: { apply: 'x', rewrite: [{ path: '/a', value: 1, valueStr: '1' }] } }],
+      }),
       ['spec.listener.rules[0].action.rewrite[0]: "value", "valueStr" exclude each other: give only one'],
     ],
     [
@@ -213,7 +242,10 @@ describe('validateManifest: bad inputs', () => {
     ],
     [
       'a bad match predicate',
-      vsvc({ ...udpToTarget(), rules: [{ match: { op: 'equals', path: '/a', value: 1 }, action: { apply: 'x' } }] }),
+      vsvc({
+        ...udpToTarget(),
+        rules: [{ match: { op: 'equals', path: '/a', value: 1 }, action: { apply: 'x' } }],
+      }),
       [
         'spec.listener.rules[0].match.op: unknown predicate op "equals", expected one of contains, defined, undefined, starts, ends, less, more, in, test, matches, type, contained, intersects, and, or, not',
       ],
@@ -221,24 +253,36 @@ describe('validateManifest: bad inputs', () => {
     [
       'a bad retry policy',
       vsvc(udpToTarget({ destinationRef: 'a', retry: { retry_on: 'sometimes' } })),
-      ['spec.listener.rules[0].action.route.retry.retry_on: expected one of never, connect-failure, disconnect, always, got "sometimes"'],
+      [
+        'spec.listener.rules[0].action.route.retry.retry_on: expected one of never, connect-failure, disconnect, always, got "sometimes"',
+      ],
     ],
     [
       'a Rule without rulelist and rule',
       { apiVersion: 'l7mp.io/v1', kind: 'Rule', metadata: { name: 'r' }, spec: { position: -1 } },
-      ['spec.rulelist: required', 'spec.position: expected a non-negative integer, got -1', 'spec.rule: required'],
+      [
+        'spec.rulelist: required',
+        'spec.position: expected a non-negative integer, got -1',
+        'spec.rule: required',
+      ],
     ],
     [
       'unknown fields the API server would prune',
       vsvc({ ...udpToTarget(), colour: 'red' }, { updateOwner: true }),
-      ['spec.listener.colour: unknown field: the API server would drop it', 'spec.updateOwner: unknown field: the API server would drop it'],
+      [
+        'spec.listener.colour: unknown field: the API server would drop it',
+        'spec.updateOwner: unknown field: the API server would drop it',
+      ],
     ],
   ])('reports %s', (_, doc, expected) => {
     expect(issues(doc)).toEqual(expected);
   });
 
   it('reports every problem of a manifest at once', () => {
-    const doc = vsvc({ spec: { UDP: { port: 0 } }, rules: [], rulesRef: 'x' }, { selector: { matchLabels: { app: 1 } } });
+    const doc = vsvc(
+      { spec: { UDP: { port: 0 } }, rules: [], rulesRef: 'x' },
+      { selector: { matchLabels: { app: 1 } } },
+    );
     expect(issues(doc)).toEqual([
       'spec.selector.matchLabels.app: expected a string, got 1',
       'spec.listener.spec.UDP.port: expected an integer 1-65535, got 0',
@@ -256,7 +300,9 @@ describe('validateManifest: bad inputs', () => {
 
 describe('selectors', () => {
   it('accepts the anchor misspelling DoesNotexist and normalises it', () => {
-    const doc = vsvc(udpToTarget(), { selector: { matchExpressions: [{ key: 'canary', operator: 'DoesNotexist' }] } });
+    const doc = vsvc(udpToTarget(), {
+      selector: { matchExpressions: [{ key: 'canary', operator: 'DoesNotexist' }] },
+    });
     expect(validateManifest(doc)).toEqual([]);
     const parsed = asVirtualService(parseManifest(doc));
     expect(parsed.spec.selector.matchExpressions).toEqual([{ key: 'canary', operator: 'DoesNotExist' }]);
@@ -278,38 +324,40 @@ describe('selectors', () => {
 });
 
 describe('conversion beyond the seed', () => {
-  const rich = vsvc(
-    {
-      name: 'ignored',
-      spec: { JSONSocket: { transport: { UDP: { port: 19000 } } } },
-      options: { track: 60 },
-      rules: [
-        {
-          match: { op: 'starts', path: '/JSON/labels/app', value: 'x' },
-          action: {
-            rewrite: [
-              { path: '/labels/session_id', valueStr: '1' },
-              { path: '/labels/obj', value: { a: 1 } },
-            ],
-            route: {
-              destination: {
-                spec: { UnixDomainSocket: {} },
-                endpoints: [{ spec: { filename: '/tmp/x.sock' } }, { selector: { matchLabels: { app: 'uds' } } }],
-              },
-              ingress: [{ clusterRef: 'logger' }, { cluster: { spec: { Logger: { log_prefix: 'p' } } } }],
-              egress: [{ cluster: { spec: { JSONSocket: { transport: { UDP: { port: 1 } } } } } }],
-              retry: { retry_on: 'always', num_retries: 3 },
+  const rich = vsvc({
+    name: 'ignored',
+    spec: { JSONSocket: { transport: { UDP: { port: 19000 } } } },
+    options: { track: 60 },
+    rules: [
+      {
+        match: { op: 'starts', path: '/JSON/labels/app', value: 'x' },
+        action: {
+          rewrite: [
+            { path: '/labels/session_id', valueStr: '1' },
+            { path: '/labels/obj', value: { a: 1 } },
+          ],
+          route: {
+            destination: {
+              spec: { UnixDomainSocket: {} },
+              endpoints: [
+                { spec: { filename: '/tmp/x.sock' } },
+                { selector: { matchLabels: { app: 'uds' } } },
+              ],
             },
+            ingress: [{ clusterRef: 'logger' }, { cluster: { spec: { Logger: { log_prefix: 'p' } } } }],
+            egress: [{ cluster: { spec: { JSONSocket: { transport: { UDP: { port: 1 } } } } } }],
+            retry: { retry_on: 'always', num_retries: 3 },
           },
         },
-        { action: { routeRef: 'shared-route' } },
-      ],
-    },
-  );
+      },
+      { action: { routeRef: 'shared-route' } },
+    ],
+  });
 
   it('converts every kind of field to the proxy form', () => {
     const { listener, endpointSelectors } = virtualServiceToProxy(asVirtualService(parseManifest(rich)));
-    const destinationName = '/l7mp.io/v1/VirtualService/default/gw/spec/listener/rules/0/action/route/destination';
+    const destinationName =
+      '/l7mp.io/v1/VirtualService/default/gw/spec/listener/rules/0/action/route/destination';
     expect(listener).toEqual({
       name: '/l7mp.io/v1/VirtualService/default/gw',
       spec: { protocol: 'JSONSocket', transport: { protocol: 'UDP', port: 19000 } },
@@ -328,8 +376,13 @@ describe('conversion beyond the seed', () => {
                 spec: { protocol: 'UnixDomainSocket' },
                 endpoints: [{ spec: { address: '/tmp/x.sock' } }],
               },
-              ingress: ['/l7mp.io/v1/Target/default/logger', { spec: { protocol: 'Logger', log_prefix: 'p' }, endpoints: [] }],
-              egress: [{ spec: { protocol: 'JSONSocket', transport: { protocol: 'UDP', port: 1 } }, endpoints: [] }],
+              ingress: [
+                '/l7mp.io/v1/Target/default/logger',
+                { spec: { protocol: 'Logger', log_prefix: 'p' }, endpoints: [] },
+              ],
+              egress: [
+                { spec: { protocol: 'JSONSocket', transport: { protocol: 'UDP', port: 1 } }, endpoints: [] },
+              ],
               retry: { retry_on: 'always', num_retries: 3 },
             },
           },
@@ -386,8 +439,17 @@ describe('conversion beyond the seed', () => {
   });
 
   it('gives a Target with linkedVirtualService its own load balancer', () => {
-    const linked = asVirtualService(parseManifest(vsvc({ spec: { WebSocket: { port: 8888, path: '/ws' } }, rulesRef: 'r' })));
-    const t = asTarget(parseManifest(target({ linkedVirtualService: 'gw', loadbalancer: { policy: 'ConsistentHash', key: '/IP/src_addr' } })));
+    const linked = asVirtualService(
+      parseManifest(vsvc({ spec: { WebSocket: { port: 8888, path: '/ws' } }, rulesRef: 'r' })),
+    );
+    const t = asTarget(
+      parseManifest(
+        target({
+          linkedVirtualService: 'gw',
+          loadbalancer: { policy: 'ConsistentHash', key: '/IP/src_addr' },
+        }),
+      ),
+    );
     expect(targetToProxy(t, { linkedVirtualService: linked }).cluster).toEqual({
       name: '/l7mp.io/v1/Target/default/t',
       spec: { protocol: 'WebSocket', port: 8888, path: '/ws' },
@@ -399,9 +461,14 @@ describe('conversion beyond the seed', () => {
   it('refuses a linked VirtualService that is missing, another one, or not reachable from a pod', () => {
     const t = asTarget(parseManifest(target({ linkedVirtualService: 'gw' })));
     expect(() => targetToProxy(t)).toThrow(
-      new CrdConversionError('the linked VirtualService "gw" was not given', ['spec', 'linkedVirtualService']),
+      new CrdConversionError('the linked VirtualService "gw" was not given', [
+        'spec',
+        'linkedVirtualService',
+      ]),
     );
-    const other = asVirtualService(parseManifest({ ...vsvc(udpToTarget()), metadata: { name: 'other', namespace: 'default' } }));
+    const other = asVirtualService(
+      parseManifest({ ...vsvc(udpToTarget()), metadata: { name: 'other', namespace: 'default' } }),
+    );
     expect(() => targetToProxy(t, { linkedVirtualService: other })).toThrow(
       'spec.linkedVirtualService: got VirtualService default/other for the link to default/gw',
     );
@@ -413,12 +480,17 @@ describe('conversion beyond the seed', () => {
 });
 
 describe('conversion of hand-built objects the schema would have refused', () => {
-  const ctx = { namespace: 'default', path: ['spec', 'listener'], owner: '/l7mp.io/v1/VirtualService/default/gw', endpointSelectors: [] };
+  const ctx = {
+    namespace: 'default',
+    path: ['spec', 'listener'],
+    owner: '/l7mp.io/v1/VirtualService/default/gw',
+    endpointSelectors: [],
+  };
 
   it('throws a CrdConversionError naming the place', () => {
-    expect(() => crdListenerToProxy({ spec: { protocol: 'UDP', port: 1 }, updateOwners: false } as never, ctx)).toThrow(
-      new CrdConversionError('needs "rules" or "rulesRef"', ['spec', 'listener']),
-    );
+    expect(() =>
+      crdListenerToProxy({ spec: { protocol: 'UDP', port: 1 }, updateOwners: false } as never, ctx),
+    ).toThrow(new CrdConversionError('needs "rules" or "rulesRef"', ['spec', 'listener']));
     expect(() => crdRouteToProxy({}, ctx)).toThrow('spec.listener: needs "destination" or "destinationRef"');
     expect(() => crdRouteToProxy({ destinationRef: 'a', ingress: [{}] }, ctx)).toThrow(
       'spec.listener.ingress[0]: needs "cluster" or "clusterRef"',
@@ -432,12 +504,19 @@ describe('conversion of hand-built objects the schema would have refused', () =>
   it('refuses a JSONSocket over a Unix socket as a linked cluster', () => {
     const t = asTarget(parseManifest(target({ linkedVirtualService: 'gw' })));
     const jsonUds = asVirtualService(
-      parseManifest(vsvc({ spec: { JSONSocket: { transport: { UnixDomainSocket: { filename: '/s' } } } }, rulesRef: 'r' })),
+      parseManifest(
+        vsvc({
+          spec: { JSONSocket: { transport: { UnixDomainSocket: { filename: '/s' } } } },
+          rulesRef: 'r',
+        }),
+      ),
     );
     expect(() => targetToProxy(t, { linkedVirtualService: jsonUds })).toThrow(
       'a UnixDomainSocket listener cannot be the cluster of a Target',
     );
-    const jsonTcp = asVirtualService(parseManifest(vsvc({ spec: { JSONSocket: { transport: { TCP: { port: 7 } } } }, rulesRef: 'r' })));
+    const jsonTcp = asVirtualService(
+      parseManifest(vsvc({ spec: { JSONSocket: { transport: { TCP: { port: 7 } } } }, rulesRef: 'r' })),
+    );
     expect(targetToProxy(t, { linkedVirtualService: jsonTcp }).cluster.spec).toEqual({
       protocol: 'JSONSocket',
       transport: { protocol: 'TCP', port: 7 },
@@ -447,7 +526,9 @@ describe('conversion of hand-built objects the schema would have refused', () =>
 
 describe('CRD schema rendering', () => {
   it('refuses zod nodes it cannot express', () => {
-    expect(() => toStructuralSchema(z.object({ when: z.date() }))).toThrow('cannot render a zod "date" node as a CRD schema');
+    expect(() => toStructuralSchema(z.object({ when: z.date() }))).toThrow(
+      'cannot render a zod "date" node as a CRD schema',
+    );
   });
 
   it('merges object unions and keeps mixed unions as free-form values', () => {
@@ -455,6 +536,8 @@ describe('CRD schema rendering', () => {
       type: 'object',
       properties: { a: { type: 'string' }, b: { type: 'integer' } },
     });
-    expect(toStructuralSchema(z.union([z.string(), z.object({})]))).toEqual({ 'x-kubernetes-preserve-unknown-fields': true });
+    expect(toStructuralSchema(z.union([z.string(), z.object({})]))).toEqual({
+      'x-kubernetes-preserve-unknown-fields': true,
+    });
   });
 });

@@ -4,3 +4,5 @@ export * from './logger';
 export * from './metrics/stats';
 export * from './errors';
 export * from './framing';
+export * from './leaf-exports';
+export * from './engine-exports';

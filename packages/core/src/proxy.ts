@@ -24,13 +24,7 @@ import {
 } from '@l7mp/config';
 import { Registry } from 'prom-client';
 import type { z } from 'zod';
-import {
-  AlreadyDefinedError,
-  BadRequestError,
-  L7mpError,
-  NotFoundError,
-  ValidationError,
-} from './errors';
+import { AlreadyDefinedError, BadRequestError, L7mpError, NotFoundError, ValidationError } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { ProxyMetrics } from './metrics/proxy-metrics';
 import { TrafficStats } from './metrics/stats';
@@ -39,7 +33,13 @@ import { TransportRegistry } from './registry';
 import { messageOf } from './session/connect';
 import type { SessionHost } from './session/host';
 import { Session } from './session/session';
-import { createClusterEntry, createEndpointEntry, createRuleEntry, endpointProblem, protocolIssues } from './store/build';
+import {
+  createClusterEntry,
+  createEndpointEntry,
+  createRuleEntry,
+  endpointProblem,
+  protocolIssues,
+} from './store/build';
 import {
   dumpCluster,
   dumpEndpoint,
@@ -50,12 +50,7 @@ import {
   flatConfig,
   type DumpOptions,
 } from './store/dump';
-import {
-  ObjectStore,
-  refreshBalancer,
-  type ClusterEntry,
-  type ListenerEntry,
-} from './store/entries';
+import { ObjectStore, refreshBalancer, type ClusterEntry, type ListenerEntry } from './store/entries';
 import { builtinTransforms } from './transforms/index';
 import type { AcceptResult, IncomingConnection, ListenerTransport, TransportPlugin } from './transport/types';
 
@@ -104,7 +99,8 @@ const ALREADY_DEFINED = /^(Listener|Cluster|EndPoint|RuleList|Rule|Route) "(.*)"
 
 /** Turns a config-package validation error into ours; a duplicate name becomes AlreadyDefinedError. */
 function toProxyError(error: unknown, context: string): Error {
-  if (!(error instanceof ConfigValidationError)) return error instanceof Error ? error : new Error(String(error));
+  if (!(error instanceof ConfigValidationError))
+    return error instanceof Error ? error : new Error(String(error));
   if (error.issues.length === 1) {
     const duplicate = ALREADY_DEFINED.exec(error.issues[0]?.message ?? '');
     if (duplicate !== null) return new AlreadyDefinedError(duplicate[1] ?? '', duplicate[2] ?? '');
@@ -169,7 +165,8 @@ export class Proxy {
       logger: this.logger,
       metrics: this.metrics,
       sessionConnected: (session) => this.events.emit('session-connect', session),
-      sessionDisconnected: (session, origin, error) => this.events.emit('session-disconnect', session, origin, error),
+      sessionDisconnected: (session, origin, error) =>
+        this.events.emit('session-disconnect', session, origin, error),
       sessionEnded: (session, error) => {
         if (error !== undefined) {
           this.logger.info({ session: session.name, err: error.message }, 'session failed');
@@ -287,9 +284,12 @@ export class Proxy {
   async addEndpoint(clusterName: string, input: unknown): Promise<ReturnType<typeof dumpEndpoint>> {
     this.assertOpen();
     const cluster = this.store.clusters.get(clusterName);
-    if (cluster === undefined) throw new NotFoundError(`Cannot add endpoint: Unknown cluster "${clusterName}"`);
+    if (cluster === undefined)
+      throw new NotFoundError(`Cannot add endpoint: Unknown cluster "${clusterName}"`);
     if (cluster.transport.virtual) {
-      throw new BadRequestError(`Adding an endpoint to a cluster of type "${cluster.spec.protocol}" is not supported`);
+      throw new BadRequestError(
+        `Adding an endpoint to a cluster of type "${cluster.spec.protocol}" is not supported`,
+      );
     }
     const endpoint = parseOrThrow(EndpointSchema, input, 'Cannot add endpoint');
     if (endpoint.name !== undefined && this.store.endpoints.has(endpoint.name)) {
@@ -297,7 +297,9 @@ export class Proxy {
     }
     const problem = endpointProblem(cluster, endpoint);
     if (problem !== undefined) {
-      throw new ValidationError(`Cannot add endpoint: ${problem}`, [{ path: ['spec', 'address'], message: problem }]);
+      throw new ValidationError(`Cannot add endpoint: ${problem}`, [
+        { path: ['spec', 'address'], message: problem },
+      ]);
     }
     const normaliser = new Normaliser(this.names);
     let flat: FlatEndpoint;
@@ -381,7 +383,11 @@ export class Proxy {
   private async commit(fragment: FlatConfig, context: string): Promise<void> {
     const issues: ConfigIssue[] = protocolIssues(fragment, this.transports);
     for (const [kind, name] of namesOf(fragment)) {
-      if (this.store.has(kind, name)) issues.push({ path: [`${kind}s`, name, 'name'], message: `${KIND_LABEL[kind]} "${name}" already defined` });
+      if (this.store.has(kind, name))
+        issues.push({
+          path: [`${kind}s`, name, 'name'],
+          message: `${KIND_LABEL[kind]} "${name}" already defined`,
+        });
     }
     if (issues.length > 0) throw toProxyError(new ConfigValidationError(issues), context);
 
@@ -412,7 +418,11 @@ export class Proxy {
 
     for (const cluster of clusters) this.registerCluster(cluster);
     for (const rulelist of fragment.rulelists) {
-      this.store.rulelists.set(rulelist.name, { name: rulelist.name, rules: [...rulelist.rules], generated: rulelist.generated });
+      this.store.rulelists.set(rulelist.name, {
+        name: rulelist.name,
+        rules: [...rulelist.rules],
+        generated: rulelist.generated,
+      });
       this.events.emit('rulelist-added', rulelist.name);
     }
     for (const rule of rules) {
@@ -452,12 +462,17 @@ export class Proxy {
         this.endSessions((s) => s.listener === listener.name, 'Listener removed');
         this.metrics.listenerRemoved(listener.name);
         this.events.emit('listener-removed', listener.name);
-        await entry.transport.close().catch((error: unknown) => this.logCloseError('listener', listener.name, error));
+        await entry.transport
+          .close()
+          .catch((error: unknown) => this.logCloseError('listener', listener.name, error));
       }
     }
-    for (const route of fragment.routes) if (this.store.routes.delete(route.name)) this.events.emit('route-removed', route.name);
-    for (const rule of fragment.rules) if (this.store.rules.delete(rule.name)) this.events.emit('rule-removed', rule.name);
-    for (const rl of fragment.rulelists) if (this.store.rulelists.delete(rl.name)) this.events.emit('rulelist-removed', rl.name);
+    for (const route of fragment.routes)
+      if (this.store.routes.delete(route.name)) this.events.emit('route-removed', route.name);
+    for (const rule of fragment.rules)
+      if (this.store.rules.delete(rule.name)) this.events.emit('rule-removed', rule.name);
+    for (const rl of fragment.rulelists)
+      if (this.store.rulelists.delete(rl.name)) this.events.emit('rulelist-removed', rl.name);
     for (const cluster of fragment.clusters) {
       if (this.store.clusters.has(cluster.name)) await this.removeCluster(cluster.name, true);
     }
@@ -528,13 +543,19 @@ export class Proxy {
   }
 
   /** The rule at `position` of a RuleList. */
-  getRuleFromRuleList(rulelistName: string, position: number, options: DumpOptions = {}): ReturnType<typeof dumpRule> {
+  getRuleFromRuleList(
+    rulelistName: string,
+    position: number,
+    options: DumpOptions = {},
+  ): ReturnType<typeof dumpRule> {
     const rulelist = this.store.rulelists.get(rulelistName);
     if (rulelist === undefined) throw new NotFoundError(`No such rule list: ${rulelistName}`);
     const ruleName = Number.isInteger(position) ? rulelist.rules[position] : undefined;
-    if (ruleName === undefined) throw new NotFoundError(`No rule at position ${position} in RuleList "${rulelistName}"`);
+    if (ruleName === undefined)
+      throw new NotFoundError(`No rule at position ${position} in RuleList "${rulelistName}"`);
     const rule = this.store.rules.get(ruleName);
-    if (rule === undefined) throw new NotFoundError(`Cannot find named rule "${ruleName}" in RuleList "${rulelistName}"`);
+    if (rule === undefined)
+      throw new NotFoundError(`Cannot find named rule "${ruleName}" in RuleList "${rulelistName}"`);
     return dumpRule(this.store, rule, options);
   }
 
@@ -620,7 +641,8 @@ export class Proxy {
   }
 
   async deleteCluster(name: string, options: DeleteOptions = {}): Promise<void> {
-    if (!this.store.clusters.has(name)) throw new NotFoundError(`Cannot delete cluster: Unknown cluster "${name}"`);
+    if (!this.store.clusters.has(name))
+      throw new NotFoundError(`Cannot delete cluster: Unknown cluster "${name}"`);
     await this.removeCluster(name, options.recursive === true);
   }
 
@@ -631,7 +653,8 @@ export class Proxy {
   }
 
   async deleteRuleList(name: string, options: DeleteOptions = {}): Promise<void> {
-    if (!this.store.rulelists.has(name)) throw new NotFoundError(`Cannot delete rulelist: Unknown rulelist "${name}"`);
+    if (!this.store.rulelists.has(name))
+      throw new NotFoundError(`Cannot delete rulelist: Unknown rulelist "${name}"`);
     await this.removeRuleList(name, options.recursive === true);
   }
 
@@ -689,7 +712,8 @@ export class Proxy {
     if (cluster !== undefined && cluster.endpoints.delete(name)) refreshBalancer(cluster);
     this.metrics.endpointRemoved(clusterName, name);
     this.events.emit('endpoint-removed', name, clusterName);
-    if (recursive) for (const session of [...this.liveSessions.values()]) session.endpointRemoved(clusterName, name);
+    if (recursive)
+      for (const session of [...this.liveSessions.values()]) session.endpointRemoved(clusterName, name);
   }
 
   /** A recursive delete removes only the rules the RuleList embedded (generated ones). */
@@ -784,7 +808,11 @@ export class Proxy {
     try {
       const listener = this.store.listeners.get(listenerName);
       if (listener !== undefined) this.metrics.listenerRequest(listenerName, listener.spec.protocol);
-      const name = this.uniqueSessionName(typeof connection.name === 'string' && connection.name !== '' ? connection.name : `${listenerName}-session`);
+      const name = this.uniqueSessionName(
+        typeof connection.name === 'string' && connection.name !== ''
+          ? connection.name
+          : `${listenerName}-session`,
+      );
       const session = new Session(this.host, name, listenerName, connection);
       this.liveSessions.set(name, session);
       this.metrics.sessionStarted(listenerName);
@@ -842,7 +870,9 @@ export class Proxy {
     this.store.listeners.clear();
     // Stop accepting before ending sessions so no new session slips in.
     await Promise.allSettled(
-      listeners.map((l) => l.transport.close().catch((error: unknown) => this.logCloseError('listener', l.name, error))),
+      listeners.map((l) =>
+        l.transport.close().catch((error: unknown) => this.logCloseError('listener', l.name, error)),
+      ),
     );
     for (const session of [...this.liveSessions.values()]) session.destroyNow();
     for (const session of [...this.trackTimers.keys()]) this.forgetSession(session);

@@ -99,11 +99,13 @@ describe('proxy', () => {
   it('admin settings are validated, stored and reported', () => {
     h = harness();
     expect(h.proxy.getAdmin()).toMatchObject({ strict: false, offload: false, version: '0.1.0' });
-    expect(h.proxy.applyAdmin({ log_level: 'error', strict: true, access_log_path: '/tmp/x' })).toMatchObject({
-      log_level: 'error',
-      strict: true,
-      access_log_path: '/tmp/x',
-    });
+    expect(h.proxy.applyAdmin({ log_level: 'error', strict: true, access_log_path: '/tmp/x' })).toMatchObject(
+      {
+        log_level: 'error',
+        strict: true,
+        access_log_path: '/tmp/x',
+      },
+    );
     expect(h.proxy.logger.level).toBe('error');
     expect(() => h.proxy.applyAdmin({ log_level: 'loud' })).toThrow(/log_level/);
   });
@@ -139,14 +141,20 @@ describe('TransportRegistry', () => {
         metrics: undefined as never,
       }),
     ).toThrow(BadRequestError);
-    expect(registry.clusterProblem('UDP')).toBe('Unknown cluster protocol "UDP" (registered cluster protocols: Foo)');
-    expect(registry.listenerProblem('UDP')).toBe('Unknown listener protocol "UDP" (no listener protocols are registered)');
+    expect(registry.clusterProblem('UDP')).toBe(
+      'Unknown cluster protocol "UDP" (registered cluster protocols: Foo)',
+    );
+    expect(registry.listenerProblem('UDP')).toBe(
+      'Unknown listener protocol "UDP" (no listener protocols are registered)',
+    );
   });
 
   it('a proxy refuses an object whose protocol has no transport, naming it', async () => {
     const h = harness();
     try {
-      const error = await h.proxy.addListener({ name: 'u', spec: { protocol: 'UDP', port: 5 }, rules: [] }).catch((e: unknown) => e);
+      const error = await h.proxy
+        .addListener({ name: 'u', spec: { protocol: 'UDP', port: 5 }, rules: [] })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(L7mpError);
       expect((error as Error).message).toContain('Unknown listener protocol "UDP"');
       expect((error as Error).message).toContain('Test');

@@ -3,7 +3,9 @@ import type { Session } from '../src/session/session';
 import { pair, Recorder } from './support/pair-transport';
 import { harness, nextEvent, testCluster, testListener, type Harness } from './support/engine';
 
-const retry = (retry_on: string, num_retries: number, timeout = 50) => ({ retry: { retry_on, num_retries, timeout } });
+const retry = (retry_on: string, num_retries: number, timeout = 50) => ({
+  retry: { retry_on, num_retries, timeout },
+});
 
 function eventNames(session: Session): string[] {
   return session.events.map((e) => e.event);
@@ -112,9 +114,7 @@ describe('retries at setup', () => {
     h = harness();
     await h.proxy.addCluster(testCluster('good', ['g']));
     await h.proxy.addCluster(testCluster('bad', ['b']));
-    await h.proxy.addListener(
-      testListener('in', 'good', { ingress: ['bad'], ...retry('always', 1, 20) }),
-    );
+    await h.proxy.addListener(testListener('in', 'good', { ingress: ['bad'], ...retry('always', 1, 20) }));
     h.net.endpoint('b').defaultMode = 'fail';
     const result = await h.net.listener('in').open().result;
     expect(result.message).toContain('cluster "bad"');
@@ -195,7 +195,14 @@ describe('retries after a disconnect', () => {
       'Reconnect failed for session "Test:in-0": Cannot connect to cluster "backend" after 2 attempts: Test endpoint "a" refused',
     );
     expect(session.status).toBe('DESTROYED');
-    expect(eventNames(session)).toEqual(['INIT', 'LOOKUP SUCCESS', 'CONNECT', 'DISCONNECT', 'ERROR', 'DESTROY']);
+    expect(eventNames(session)).toEqual([
+      'INIT',
+      'LOOKUP SUCCESS',
+      'CONNECT',
+      'DISCONNECT',
+      'ERROR',
+      'DESTROY',
+    ]);
     await conn.recorder.until((r) => r.ended, 'source half-closed');
     expect(h.net.endpoint('a').open).toBe(0);
     expect(h.proxy.sessions()).toEqual([]);
@@ -207,7 +214,14 @@ describe('retries after a disconnect', () => {
     h.net.endpoint('a').kill();
     const [, error] = await ended;
     expect(error).toBeUndefined();
-    expect(eventNames(session)).toEqual(['INIT', 'LOOKUP SUCCESS', 'CONNECT', 'DISCONNECT', 'END', 'DESTROY']);
+    expect(eventNames(session)).toEqual([
+      'INIT',
+      'LOOKUP SUCCESS',
+      'CONNECT',
+      'DISCONNECT',
+      'END',
+      'DESTROY',
+    ]);
     expect(session.events[4]?.message).toBe('Normal end');
     await conn.recorder.until((r) => r.closed, 'source closed');
     expect(h.net.openConduits()).toBe(0);

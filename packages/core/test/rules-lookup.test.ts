@@ -6,16 +6,23 @@ import { createRuleEntry } from '../src/store/build';
 import type { Predicate } from '@l7mp/config';
 import { harness, testCluster, type Harness } from './support/engine';
 
-function storeWith(rulelists: Record<string, string[]>, rules: Record<string, { match?: Predicate; apply?: string; route?: string }>): ObjectStore {
+function storeWith(
+  rulelists: Record<string, string[]>,
+  rules: Record<string, { match?: Predicate; apply?: string; route?: string }>,
+): ObjectStore {
   const store = new ObjectStore();
-  for (const [name, list] of Object.entries(rulelists)) store.rulelists.set(name, { name, rules: list, generated: false });
+  for (const [name, list] of Object.entries(rulelists))
+    store.rulelists.set(name, { name, rules: list, generated: false });
   for (const [name, r] of Object.entries(rules)) {
     store.rules.set(
       name,
       createRuleEntry({
         name,
         ...(r.match !== undefined ? { match: r.match } : {}),
-        action: { ...(r.apply !== undefined ? { apply: r.apply } : {}), ...(r.route !== undefined ? { route: r.route } : {}) },
+        action: {
+          ...(r.apply !== undefined ? { apply: r.apply } : {}),
+          ...(r.route !== undefined ? { route: r.route } : {}),
+        },
         generated: false,
       }),
     );
@@ -33,7 +40,10 @@ describe('lookupRoute', () => {
         any: { route: 'r3' },
       },
     );
-    expect(lookupRoute(store, 'rl', { a: { b: 'xyz' } })).toMatchObject({ rule: 'starts', action: { route: 'r1' } });
+    expect(lookupRoute(store, 'rl', { a: { b: 'xyz' } })).toMatchObject({
+      rule: 'starts',
+      action: { route: 'r1' },
+    });
     expect(lookupRoute(store, 'rl', { a: { b: 'q', c: null } })?.rule).toBe('defined');
     expect(lookupRoute(store, 'rl', {})?.rule).toBe('any');
     expect(store.rules.get('starts')?.applied).toBe(1);
@@ -41,7 +51,10 @@ describe('lookupRoute', () => {
   });
 
   it('returns undefined when nothing matches', () => {
-    const store = storeWith({ rl: ['r'] }, { r: { match: { op: 'test', path: '/x', value: 1 }, route: 'x' } });
+    const store = storeWith(
+      { rl: ['r'] },
+      { r: { match: { op: 'test', path: '/x', value: 1 }, route: 'x' } },
+    );
     expect(lookupRoute(store, 'rl', { x: 2 })).toBeUndefined();
     expect(lookupRoute(storeWith({ empty: [] }, {}), 'empty', {})).toBeUndefined();
   });
@@ -51,7 +64,11 @@ describe('lookupRoute', () => {
       { outer: ['jump'], inner: ['final'] },
       { jump: { apply: 'inner', route: 'ignored' }, final: { route: 'deep' } },
     );
-    expect(lookupRoute(store, 'outer', {})).toEqual({ rulelist: 'inner', rule: 'final', action: { route: 'deep' } });
+    expect(lookupRoute(store, 'outer', {})).toEqual({
+      rulelist: 'inner',
+      rule: 'final',
+      action: { route: 'deep' },
+    });
   });
 
   it('reports an apply loop naming the cycle', () => {
@@ -84,7 +101,13 @@ describe('rules in sessions', () => {
       rules: [
         {
           match: { op: 'test', path: '/kind', value: 'video' },
-          action: { rewrite: [{ path: '/labels/app', value: { id: 7 } }, { path: 'HTTP/headers', value: 'h' }], route: { destination: 'c' } },
+          action: {
+            rewrite: [
+              { path: '/labels/app', value: { id: 7 } },
+              { path: 'HTTP/headers', value: 'h' },
+            ],
+            route: { destination: 'c' },
+          },
         },
       ],
     });
@@ -128,6 +151,10 @@ describe('rules in sessions', () => {
     await h.proxy.addRuleList({ name: 'y', rules: [{ action: { apply: 'x' } }] });
     await h.proxy.addListener({ name: 'l', spec: { protocol: 'Test' }, rules: 'x' });
     const result = await h.net.listener('l').open().result;
-    expect(result).toMatchObject({ ok: false, status: 508, message: 'Rule lookup loop: RuleList "x" -> "y" -> "x"' });
+    expect(result).toMatchObject({
+      ok: false,
+      status: 508,
+      message: 'Rule lookup loop: RuleList "x" -> "y" -> "x"',
+    });
   });
 });

@@ -43,7 +43,11 @@ describe('sessions', () => {
   it('session names are de-duplicated with _N', async () => {
     await routed();
     const listener = h.net.listener('l');
-    const results = await Promise.all([listener.open({}, 'TCP:x').result, listener.open({}, 'TCP:x').result, listener.open({}, 'TCP:x').result]);
+    const results = await Promise.all([
+      listener.open({}, 'TCP:x').result,
+      listener.open({}, 'TCP:x').result,
+      listener.open({}, 'TCP:x').result,
+    ]);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(h.proxy.sessions().map((s) => s.name)).toEqual(['TCP:x', 'TCP:x_1', 'TCP:x_2']);
     expect(h.proxy.findSession('TCP:x_1')?.metadata.name).toBe('TCP:x_1');
@@ -71,7 +75,13 @@ describe('sessions', () => {
     h.proxy.deleteSession('Test:l-0');
     const [session] = await destroyed;
     expect(session.status).toBe('DESTROYED');
-    expect(session.events.map((e) => e.event)).toEqual(['INIT', 'LOOKUP SUCCESS', 'CONNECT', 'END', 'DESTROY']);
+    expect(session.events.map((e) => e.event)).toEqual([
+      'INIT',
+      'LOOKUP SUCCESS',
+      'CONNECT',
+      'END',
+      'DESTROY',
+    ]);
     expect(session.events[3]?.message).toBe('Session removed from the API');
     await conn.recorder.until((r) => r.closed, 'client closed');
     expect(h.net.openConduits()).toBe(0);
@@ -128,7 +138,11 @@ describe('sessions', () => {
 
   it('a routing failure reports the listener error and emits session-end with it', async () => {
     h = harness();
-    await h.proxy.addListener({ name: 'l', spec: { protocol: 'Test' }, rules: [{ action: { route: 'missing' } }] });
+    await h.proxy.addListener({
+      name: 'l',
+      spec: { protocol: 'Test' },
+      rules: [{ action: { route: 'missing' } }],
+    });
     const ended = nextEvent(h.proxy, 'session-end');
     const conn = h.net.listener('l').open();
     const [session, error] = await ended;

@@ -13,7 +13,13 @@ describe('object store', () => {
     await h.proxy.addListener({
       name: 'l',
       spec: { protocol: 'Test' },
-      rules: [{ action: { route: { destination: { spec: { protocol: 'Test' }, endpoints: [{ spec: { address: 'a' } }] } } } }],
+      rules: [
+        {
+          action: {
+            route: { destination: { spec: { protocol: 'Test' }, endpoints: [{ spec: { address: 'a' } }] } },
+          },
+        },
+      ],
     });
     expect(h.proxy.getListener('l')).toEqual({
       name: 'l',
@@ -21,7 +27,10 @@ describe('object store', () => {
       rules: 'l-RuleList-0',
       options: { track: 0 },
     });
-    expect(h.proxy.getRuleList('l-RuleList-0')).toEqual({ name: 'l-RuleList-0', rules: ['l-RuleList-0-Rule-0'] });
+    expect(h.proxy.getRuleList('l-RuleList-0')).toEqual({
+      name: 'l-RuleList-0',
+      rules: ['l-RuleList-0-Rule-0'],
+    });
     expect(h.proxy.getRule('l-RuleList-0-Rule-0')).toEqual({
       name: 'l-RuleList-0-Rule-0',
       match: { match: '*' },
@@ -72,13 +81,24 @@ describe('object store', () => {
     await h.proxy.addCluster(testCluster('taken', ['a']));
     // The second endpoint reuses a name that another cluster holds.
     const error = await h.proxy
-      .addCluster({ name: 'c', spec: { protocol: 'Test' }, endpoints: [{ name: 'fresh', spec: { address: 'x' } }, { name: 'taken-a', spec: { address: 'y' } }] })
+      .addCluster({
+        name: 'c',
+        spec: { protocol: 'Test' },
+        endpoints: [
+          { name: 'fresh', spec: { address: 'x' } },
+          { name: 'taken-a', spec: { address: 'y' } },
+        ],
+      })
       .catch((e: unknown) => e);
     expect((error as Error).message).toBe('EndPoint "taken-a" already defined');
     expect(h.proxy.listClusters().map((c) => c.name)).toEqual(['taken']);
     expect(() => h.proxy.getEndpoint('fresh')).toThrow(NotFoundError);
     // The names are free again.
-    await h.proxy.addCluster({ name: 'c', spec: { protocol: 'Test' }, endpoints: [{ name: 'fresh', spec: { address: 'x' } }] });
+    await h.proxy.addCluster({
+      name: 'c',
+      spec: { protocol: 'Test' },
+      endpoints: [{ name: 'fresh', spec: { address: 'x' } }],
+    });
   });
 
   it('endpoints: add, list, validate and refuse them on virtual clusters', async () => {
@@ -121,7 +141,10 @@ describe('object store', () => {
     await h.proxy.addListener({
       name: 'l',
       spec: { protocol: 'Test' },
-      rules: ['shared', { action: { route: { destination: { name: 'inline', spec: { protocol: 'Test' } } } } }],
+      rules: [
+        'shared',
+        { action: { route: { destination: { name: 'inline', spec: { protocol: 'Test' } } } } },
+      ],
     });
     await h.proxy.deleteListener('l', { recursive: true });
     expect(h.proxy.listListeners()).toEqual([]);
@@ -141,7 +164,10 @@ describe('object store', () => {
   it('a recursive RuleList delete removes only generated rules and skips dangling names', async () => {
     h = harness();
     await h.proxy.addRule({ name: 'explicit', action: { route: 'r' } });
-    await h.proxy.addRuleList({ name: 'rl', rules: ['explicit', 'dangling', { name: 'inline', action: { route: 'r' } }] });
+    await h.proxy.addRuleList({
+      name: 'rl',
+      rules: ['explicit', 'dangling', { name: 'inline', action: { route: 'r' } }],
+    });
     await h.proxy.deleteRuleList('rl', { recursive: true });
     expect(h.proxy.listRules().map((r) => r.name)).toEqual(['explicit']);
   });
@@ -149,7 +175,11 @@ describe('object store', () => {
   it('a recursive route delete removes only the clusters it embedded', async () => {
     h = harness();
     await h.proxy.addCluster(testCluster('named', ['a']));
-    await h.proxy.addRoute({ name: 'r', destination: 'named', ingress: [{ name: 'inline', spec: { protocol: 'Echo' } }] });
+    await h.proxy.addRoute({
+      name: 'r',
+      destination: 'named',
+      ingress: [{ name: 'inline', spec: { protocol: 'Echo' } }],
+    });
     await h.proxy.deleteRoute('r', { recursive: true });
     expect(h.proxy.listClusters().map((c) => c.name)).toEqual(['named']);
   });
@@ -158,7 +188,9 @@ describe('object store', () => {
     h = harness();
     await h.proxy.addRuleList({ name: 'rl', rules: ['a', 'b'] });
     await h.proxy.addRuleToRuleList('rl', 2, 'c');
-    await h.proxy.addRuleToRuleList('rl', 0, { action: { route: { destination: { name: 'echo-2', spec: { protocol: 'Echo' } } } } });
+    await h.proxy.addRuleToRuleList('rl', 0, {
+      action: { route: { destination: { name: 'echo-2', spec: { protocol: 'Echo' } } } },
+    });
     expect(h.proxy.getRuleList('rl').rules).toEqual(['rl-Rule-0', 'a', 'b', 'c']);
     expect(h.proxy.getRuleFromRuleList('rl', 0)).toMatchObject({ name: 'rl-Rule-0', match: { match: '*' } });
     await expect(h.proxy.addRuleToRuleList('rl', 5, 'x')).rejects.toThrow(
@@ -166,7 +198,9 @@ describe('object store', () => {
     );
     await expect(h.proxy.addRuleToRuleList('none', 0, 'x')).rejects.toThrow('No such rule list: none');
     // Bounds check is `>=` (the anchor allowed position == length).
-    await expect(h.proxy.deleteRuleFromRuleList('rl', 4)).rejects.toThrow('No rule at position 4 in RuleList "rl"');
+    await expect(h.proxy.deleteRuleFromRuleList('rl', 4)).rejects.toThrow(
+      'No rule at position 4 in RuleList "rl"',
+    );
     await expect(h.proxy.deleteRuleFromRuleList('rl', 'zz')).rejects.toThrow('No rule zz on rulelist rl');
     await h.proxy.deleteRuleFromRuleList('rl', 'b');
     await h.proxy.deleteRuleFromRuleList('rl', '0', { recursive: true });
@@ -178,12 +212,20 @@ describe('object store', () => {
   it('a listener that cannot start fails its add and leaves nothing behind', async () => {
     h = harness();
     const error = await h.proxy
-      .addListener(testListener('broken', { name: 'inline', spec: { protocol: 'Test' } }, {}, { fail_start: true }))
+      .addListener(
+        testListener('broken', { name: 'inline', spec: { protocol: 'Test' } }, {}, { fail_start: true }),
+      )
       .catch((e: unknown) => e);
     expect((error as Error).message).toBe(
       'Cannot add listener: listener "broken" cannot start: EADDRINUSE: address already in use',
     );
-    expect(h.proxy.getConfig()).toMatchObject({ listeners: [], clusters: [], rulelists: [], rules: [], routes: [] });
+    expect(h.proxy.getConfig()).toMatchObject({
+      listeners: [],
+      clusters: [],
+      rulelists: [],
+      rules: [],
+      routes: [],
+    });
     // Every name is free again.
     await h.proxy.addCluster({ name: 'inline', spec: { protocol: 'Test' } });
   });
@@ -205,7 +247,9 @@ describe('object store', () => {
   it('applyConfig reports a protocol nobody registered and applies nothing', async () => {
     h = harness();
     const error = await h.proxy
-      .applyConfig({ clusters: [testCluster('ok', ['a']), { name: 'u', spec: { protocol: 'UDP', port: 1 } }] })
+      .applyConfig({
+        clusters: [testCluster('ok', ['a']), { name: 'u', spec: { protocol: 'UDP', port: 1 } }],
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toContain('Unknown cluster protocol "UDP"');
@@ -221,7 +265,13 @@ describe('object store', () => {
       })
       .catch((e: unknown) => e);
     expect((error as Error).message).toContain('listener "bad" cannot start');
-    expect(h.proxy.getConfig()).toMatchObject({ listeners: [], clusters: [], rulelists: [], rules: [], routes: [] });
+    expect(h.proxy.getConfig()).toMatchObject({
+      listeners: [],
+      clusters: [],
+      rulelists: [],
+      rules: [],
+      routes: [],
+    });
     expect(h.net.listeners.size).toBe(0);
   });
 
@@ -250,7 +300,14 @@ describe('object store', () => {
 
   it('refuses malformed input without throwing anything but typed errors', async () => {
     h = harness();
-    for (const input of [null, 42, 'x', [], { name: 'a b', spec: { protocol: 'Test' }, rules: [] }, { name: 'l' }]) {
+    for (const input of [
+      null,
+      42,
+      'x',
+      [],
+      { name: 'a b', spec: { protocol: 'Test' }, rules: [] },
+      { name: 'l' },
+    ]) {
       await expect(h.proxy.addListener(input)).rejects.toThrow(ValidationError);
     }
     await expect(h.proxy.addRuleToRuleList('rl', 0, 'x')).rejects.toThrow(NotFoundError);

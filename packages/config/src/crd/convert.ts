@@ -130,13 +130,18 @@ function staticEndpoint(ep: CrdEndpoint): ProxyEndpoint | undefined {
  * ctx.endpointSelectors. A cluster with selector endpoints needs a name for the operator to add
  * them to, so an unnamed one is named after its place in the resource.
  */
-export function crdClusterToProxy(cluster: CrdCluster, ctx: ConversionContext, forcedName?: string): ProxyCluster {
+export function crdClusterToProxy(
+  cluster: CrdCluster,
+  ctx: ConversionContext,
+  forcedName?: string,
+): ProxyCluster {
   const endpoints: ProxyEndpoint[] = [];
   const selectors: { selector: Selector; path: ObjectPath }[] = [];
   (cluster.endpoints ?? []).forEach((ep, i) => {
     const converted = staticEndpoint(ep);
     if (converted !== undefined) endpoints.push(converted);
-    else if (ep.selector !== undefined) selectors.push({ selector: ep.selector, path: [...ctx.path, 'endpoints', i, 'selector'] });
+    else if (ep.selector !== undefined)
+      selectors.push({ selector: ep.selector, path: [...ctx.path, 'endpoints', i, 'selector'] });
   });
   const generatedName = `${ctx.owner}/${ctx.path.join('/')}`;
   const name = forcedName ?? cluster.name ?? (selectors.length > 0 ? generatedName : undefined);
@@ -160,7 +165,11 @@ export function crdClusterToProxy(cluster: CrdCluster, ctx: ConversionContext, f
 
 function clusterOrRefToProxy(item: CrdClusterOrRef, ctx: ConversionContext): ProxyClusterRef {
   if (item.clusterRef !== undefined) {
-    return resolveReference(item.clusterRef, { kind: 'Target', namespace: ctx.namespace, path: [...ctx.path, 'clusterRef'] });
+    return resolveReference(item.clusterRef, {
+      kind: 'Target',
+      namespace: ctx.namespace,
+      path: [...ctx.path, 'clusterRef'],
+    });
   }
   if (item.cluster !== undefined) return crdClusterToProxy(item.cluster, at(ctx, 'cluster'));
   throw new CrdConversionError('needs "cluster" or "clusterRef"', ctx.path);
@@ -217,10 +226,15 @@ export function crdRuleToProxy(rule: CrdRule, ctx: ConversionContext): ProxyRule
 }
 
 /** A CR listener in the proxy form: rulesRef becomes the `rules` string, inline rules converted. */
-export function crdListenerToProxy(listener: CrdListener, ctx: ConversionContext, name?: string): ProxyListener {
+export function crdListenerToProxy(
+  listener: CrdListener,
+  ctx: ConversionContext,
+  name?: string,
+): ProxyListener {
   let rules: string | ProxyRule[];
   if (listener.rulesRef !== undefined) rules = listener.rulesRef;
-  else if (listener.rules !== undefined) rules = listener.rules.map((r, i) => crdRuleToProxy(r, at(ctx, 'rules', i)));
+  else if (listener.rules !== undefined)
+    rules = listener.rules.map((r, i) => crdRuleToProxy(r, at(ctx, 'rules', i)));
   else throw new CrdConversionError('needs "rules" or "rulesRef"', ctx.path);
   const listenerName = name ?? listener.name;
   return {
@@ -236,7 +250,12 @@ export function crdListenerToProxy(listener: CrdListener, ctx: ConversionContext
 const namespaceOf = (resource: { metadata: { namespace?: string | undefined } }, fallback: string) =>
   resource.metadata.namespace ?? fallback;
 
-function rootContext(kind: 'VirtualService' | 'Target' | 'Rule', namespace: string, name: string, path: ObjectPath) {
+function rootContext(
+  kind: 'VirtualService' | 'Target' | 'Rule',
+  namespace: string,
+  name: string,
+  path: ObjectPath,
+) {
   const owner = canonicalObjectName(kind, namespace, name);
   return { owner, ctx: { namespace, path, owner, endpointSelectors: [] as EndpointSelector[] } };
 }
@@ -249,7 +268,10 @@ export interface ConvertedVirtualService {
 }
 
 /** A VirtualService as the listener to add to each selected proxy. */
-export function virtualServiceToProxy(vsvc: VirtualService, defaultNamespace = 'default'): ConvertedVirtualService {
+export function virtualServiceToProxy(
+  vsvc: VirtualService,
+  defaultNamespace = 'default',
+): ConvertedVirtualService {
   const namespace = namespaceOf(vsvc, defaultNamespace);
   const { owner, ctx } = rootContext('VirtualService', namespace, vsvc.metadata.name, ['spec', 'listener']);
   const listener = crdListenerToProxy(vsvc.spec.listener, ctx, owner);
@@ -287,9 +309,17 @@ function networkClusterSpec(spec: ListenerSpec, path: ObjectPath) {
     case 'UDP':
       return { protocol: 'UDP' as const, port: spec.port };
     case 'TCP':
-      return { protocol: 'TCP' as const, port: spec.port, ...(spec.framing !== undefined ? { framing: spec.framing } : {}) };
+      return {
+        protocol: 'TCP' as const,
+        port: spec.port,
+        ...(spec.framing !== undefined ? { framing: spec.framing } : {}),
+      };
     case 'WebSocket':
-      return { protocol: 'WebSocket' as const, port: spec.port, ...(spec.path !== undefined ? { path: spec.path } : {}) };
+      return {
+        protocol: 'WebSocket' as const,
+        port: spec.port,
+        ...(spec.path !== undefined ? { path: spec.path } : {}),
+      };
     default:
       throw unreachable(spec.protocol, path);
   }

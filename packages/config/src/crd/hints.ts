@@ -40,7 +40,10 @@ function present(value: Record<string, unknown>, keys: readonly string[]): strin
 }
 
 /** Returns the violation message of one constraint, or undefined when it holds. */
-export function checkKeyConstraint(value: Record<string, unknown>, constraint: KeyConstraint): string | undefined {
+export function checkKeyConstraint(
+  value: Record<string, unknown>,
+  constraint: KeyConstraint,
+): string | undefined {
   const found = present(value, constraint.keys);
   const tooMany = constraint.rule !== 'atLeastOne' && found.length > 1;
   const tooFew = constraint.rule !== 'atMostOne' && found.length === 0;
@@ -56,7 +59,10 @@ export function checkKeyConstraint(value: Record<string, unknown>, constraint: K
  * Adds key constraints to an object schema: checked on validation (even when other fields have
  * problems, so a manifest's every issue is reported at once) and rendered into the CRD.
  */
-export function withKeyConstraints<T extends z.ZodObject>(schema: T, constraints: readonly KeyConstraint[]): T {
+export function withKeyConstraints<T extends z.ZodObject>(
+  schema: T,
+  constraints: readonly KeyConstraint[],
+): T {
   const checked = schema.check(
     z.superRefine(
       (value: Record<string, unknown>, ctx) => {
@@ -73,7 +79,11 @@ export function withKeyConstraints<T extends z.ZodObject>(schema: T, constraints
 }
 
 // Nested specs (JSONSocket transports) use protocol keys of either side.
-const ANY_PROTOCOL_KEY: ReadonlySet<string> = new Set<string>([...LISTENER_PROTOCOLS, ...CLUSTER_PROTOCOLS, 'Sdtio']);
+const ANY_PROTOCOL_KEY: ReadonlySet<string> = new Set<string>([
+  ...LISTENER_PROTOCOLS,
+  ...CLUSTER_PROTOCOLS,
+  'Sdtio',
+]);
 
 /** Protocol names that may appear as the single key of a CRD-spelled protocol spec. */
 export interface ProtocolSpecOptions {
@@ -107,7 +117,10 @@ export function crdSpellingPath(
   for (const segment of proxyPath) {
     descendThroughProtocolKey();
     out.push(segment);
-    node = isPlainObject(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[segment] : undefined;
+    node =
+      isPlainObject(node) || Array.isArray(node)
+        ? (node as Record<string | number, unknown>)[segment]
+        : undefined;
   }
   return out;
 }
@@ -125,7 +138,9 @@ export function crdProtocolSpec<S extends z.ZodType>(proxySchema: S, options: Pr
       return z.NEVER;
     };
     if (!isPlainObject(value)) {
-      return fail(`expected a ${options.kind} protocol spec such as {UDP: {port: 9001}}, got ${describeValue(value)}`);
+      return fail(
+        `expected a ${options.kind} protocol spec such as {UDP: {port: 9001}}, got ${describeValue(value)}`,
+      );
     }
     const keys = Object.keys(value);
     if ('protocol' in value) {
@@ -142,7 +157,10 @@ export function crdProtocolSpec<S extends z.ZodType>(proxySchema: S, options: Pr
     }
     const key = keys[0] as string;
     if (!allowed.has(key)) {
-      return fail(`unknown ${options.kind} protocol "${key}", expected one of ${options.protocols.join(', ')}`, [key]);
+      return fail(
+        `unknown ${options.kind} protocol "${key}", expected one of ${options.protocols.join(', ')}`,
+        [key],
+      );
     }
     const inner = value[key];
     if (inner !== null && inner !== undefined && !isPlainObject(inner)) {
@@ -163,4 +181,3 @@ export function crdProtocolSpec<S extends z.ZodType>(proxySchema: S, options: Pr
   hints.set(spec._zod.def, { renderAs: proxySchema });
   return spec;
 }
-

@@ -50,7 +50,13 @@ const conditionColumn = (type: string, description: string): PrinterColumn => ({
 });
 
 const PRINTER_COLUMNS: PrinterColumn[] = [
-  { name: 'Selector', type: 'string', jsonPath: '.spec.selector', description: 'The selected proxies', priority: 0 },
+  {
+    name: 'Selector',
+    type: 'string',
+    jsonPath: '.spec.selector',
+    description: 'The selected proxies',
+    priority: 0,
+  },
   conditionColumn(CONDITION_ACCEPTED, 'Whether the spec is valid'),
   conditionColumn(CONDITION_PROGRAMMED, 'Whether every selected proxy has the configuration'),
   {

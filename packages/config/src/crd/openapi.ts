@@ -48,7 +48,9 @@ function renderKeyConstraint(constraint: KeyConstraint): JSONSchemaProps {
       return { anyOf: requireEach };
     case 'atMostOne': {
       const pairs: JSONSchemaProps[] = [];
-      constraint.keys.forEach((a, i) => constraint.keys.slice(i + 1).forEach((b) => pairs.push({ required: [a, b] })));
+      constraint.keys.forEach((a, i) =>
+        constraint.keys.slice(i + 1).forEach((b) => pairs.push({ required: [a, b] })),
+      );
       return pairs.length === 1 && pairs[0] !== undefined ? { not: pairs[0] } : { not: { anyOf: pairs } };
     }
   }
@@ -93,7 +95,10 @@ function renderProtocolUnion(options: readonly z.ZodType[]): JSONSchemaProps {
     properties[protocol] = rendered;
     const alias = PROTOCOL_KEY_ALIASES[protocol];
     if (alias !== undefined) {
-      properties[alias] = { ...rendered, description: `Misspelling of ${protocol}, accepted for compatibility` };
+      properties[alias] = {
+        ...rendered,
+        description: `Misspelling of ${protocol}, accepted for compatibility`,
+      };
     }
   }
   return { type: 'object', properties, minProperties: 1, maxProperties: 1 };
@@ -104,7 +109,8 @@ function mergeObjectBranches(branches: JSONSchemaProps[]): JSONSchemaProps {
   for (const branch of branches) {
     for (const [key, value] of Object.entries(branch.properties ?? {})) {
       const seen = properties[key];
-      properties[key] = seen === undefined || JSON.stringify(seen) === JSON.stringify(value) ? value : ANY_VALUE;
+      properties[key] =
+        seen === undefined || JSON.stringify(seen) === JSON.stringify(value) ? value : ANY_VALUE;
     }
   }
   return { type: 'object', properties };
@@ -122,7 +128,8 @@ function renderUnion(def: z.core.$ZodUnionDef): JSONSchemaProps {
 
 function renderNumber(schema: z.ZodNumber): JSONSchemaProps {
   const node: JSONSchemaProps = { type: schema.isInt ? 'integer' : 'number' };
-  const bounded = (v: number | null) => v !== null && Number.isFinite(v) && Math.abs(v) < Number.MAX_SAFE_INTEGER;
+  const bounded = (v: number | null) =>
+    v !== null && Number.isFinite(v) && Math.abs(v) < Number.MAX_SAFE_INTEGER;
   if (bounded(schema.minValue)) node.minimum = schema.minValue as number;
   if (bounded(schema.maxValue)) node.maximum = schema.maxValue as number;
   return node;
@@ -174,7 +181,10 @@ function renderNode(schema: z.ZodType): JSONSchemaProps {
     case 'prefault':
       return toStructuralSchema((def as z.core.$ZodOptionalDef).innerType as z.ZodType);
     case 'nullable':
-      return { ...toStructuralSchema((def as z.core.$ZodNullableDef).innerType as z.ZodType), nullable: true };
+      return {
+        ...toStructuralSchema((def as z.core.$ZodNullableDef).innerType as z.ZodType),
+        nullable: true,
+      };
     case 'default': {
       const inner = toStructuralSchema((def as z.core.$ZodDefaultDef).innerType as z.ZodType);
       const value: unknown = (def as z.core.$ZodDefaultDef).defaultValue;

@@ -1,5 +1,13 @@
 import { formatPath, type ObjectPath } from '../errors';
-import { CRD_API_VERSION, CRD_GROUP, CRD_KIND_INFO, CRD_KINDS, CRD_VERSION, isCrdKind, type CrdKind } from './schema';
+import {
+  CRD_API_VERSION,
+  CRD_GROUP,
+  CRD_KIND_INFO,
+  CRD_KINDS,
+  CRD_VERSION,
+  isCrdKind,
+  type CrdKind,
+} from './schema';
 
 /** A custom resource named by a reference. */
 export interface ObjectReference {
@@ -103,7 +111,11 @@ export function parseReference(ref: string, context: ReferenceContext): ObjectRe
 export function parseReferenceOfKind(ref: string, context: ReferenceContext): ObjectReference {
   const target = parseReference(ref, context);
   if (target.kind !== context.kind) {
-    throw new InvalidReferenceError(ref, `must name a ${context.kind}, not a ${target.kind}`, context.path ?? []);
+    throw new InvalidReferenceError(
+      ref,
+      `must name a ${context.kind}, not a ${target.kind}`,
+      context.path ?? [],
+    );
   }
   return target;
 }

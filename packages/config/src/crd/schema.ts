@@ -44,7 +44,13 @@ export const CrdEndpointSpecSchema = withKeyConstraints(
     port: Port.optional().describe('Overrides the cluster port for this endpoint'),
     weight: PositiveInt.optional().describe('Relative weight for ConsistentHash'),
   }),
-  [{ rule: 'exactlyOne', keys: ['address', 'filename'], message: 'an endpoint spec needs exactly one of "address", "filename"' }],
+  [
+    {
+      rule: 'exactlyOne',
+      keys: ['address', 'filename'],
+      message: 'an endpoint spec needs exactly one of "address", "filename"',
+    },
+  ],
 );
 
 export const CrdEndpointSchema = withKeyConstraints(
@@ -54,7 +60,13 @@ export const CrdEndpointSchema = withKeyConstraints(
     selector: SelectorSchema.optional().describe('Dynamic endpoints: every ready pod matching this selector'),
     weight: PositiveInt.optional().describe('Relative weight for ConsistentHash (default 1)'),
   }),
-  [{ rule: 'atLeastOne', keys: ['spec', 'selector'], message: 'an endpoint needs a "spec" (static) or a "selector" (dynamic)' }],
+  [
+    {
+      rule: 'atLeastOne',
+      keys: ['spec', 'selector'],
+      message: 'an endpoint needs a "spec" (static) or a "selector" (dynamic)',
+    },
+  ],
 );
 export type CrdEndpoint = z.output<typeof CrdEndpointSchema>;
 
@@ -76,7 +88,9 @@ export type CrdCluster = z.output<typeof CrdClusterSchema>;
 export const CrdClusterOrRefSchema = withKeyConstraints(
   z.object({
     cluster: CrdClusterSchema.optional().describe('An inline cluster'),
-    clusterRef: Reference('A Target: /l7mp.io/v1/Target/<ns>/<name>, the /apis/... form, or a bare name').optional(),
+    clusterRef: Reference(
+      'A Target: /l7mp.io/v1/Target/<ns>/<name>, the /apis/... form, or a bare name',
+    ).optional(),
   }),
   [{ rule: 'exactlyOne', keys: ['cluster', 'clusterRef'] }],
 );
@@ -124,7 +138,11 @@ export const CrdActionSchema = withKeyConstraints(
   }),
   [
     { rule: 'atMostOne', keys: ['route', 'routeRef'] },
-    { rule: 'atLeastOne', keys: ['route', 'routeRef', 'apply'], message: 'an action needs a "route", "routeRef" or "apply"' },
+    {
+      rule: 'atLeastOne',
+      keys: ['route', 'routeRef', 'apply'],
+      message: 'an action needs a "route", "routeRef" or "apply"',
+    },
   ],
 );
 export type CrdAction = z.output<typeof CrdActionSchema>;
@@ -217,7 +235,10 @@ export const CONDITION_ACCEPTED = 'Accepted';
 export const CONDITION_PROGRAMMED = 'Programmed';
 
 export const CrdConditionSchema = z.object({
-  type: z.string().min(1).describe('Accepted (the spec is valid) or Programmed (every selected proxy has it)'),
+  type: z
+    .string()
+    .min(1)
+    .describe('Accepted (the spec is valid) or Programmed (every selected proxy has it)'),
   status: z.enum(CONDITION_STATUSES),
   reason: z.string().optional().describe('CamelCase reason of the last transition'),
   message: z.string().optional(),

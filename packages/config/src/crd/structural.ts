@@ -19,7 +19,12 @@ function junctorBranches(node: JSONSchemaProps): [string, JSONSchemaProps][] {
   return out;
 }
 
-function checkJunctor(branch: JSONSchemaProps, outer: JSONSchemaProps, where: string, problems: string[]): void {
+function checkJunctor(
+  branch: JSONSchemaProps,
+  outer: JSONSchemaProps,
+  where: string,
+  problems: string[],
+): void {
   const record = branch as Record<string, unknown>;
   for (const key of FORBIDDEN_IN_JUNCTORS) {
     if (key in record) problems.push(`${where}: "${key}" is not allowed inside allOf/anyOf/oneOf/not`);
@@ -29,7 +34,8 @@ function checkJunctor(branch: JSONSchemaProps, outer: JSONSchemaProps, where: st
       problems.push(`${where}: property "${key}" is not specified outside the junctor`);
     }
   }
-  for (const [name, nested] of junctorBranches(branch)) checkJunctor(nested, outer, `${where}.${name}`, problems);
+  for (const [name, nested] of junctorBranches(branch))
+    checkJunctor(nested, outer, `${where}.${name}`, problems);
 }
 
 function checkNode(node: JSONSchemaProps, where: string, problems: string[]): void {
@@ -46,12 +52,14 @@ function checkNode(node: JSONSchemaProps, where: string, problems: string[]): vo
   }
   if (node.type === 'array' && node.items === undefined) problems.push(`${where}: array without items`);
   if (node.items !== undefined && node.type !== 'array') problems.push(`${where}: items on a non-array`);
-  for (const [key, child] of Object.entries(node.properties ?? {})) checkNode(child, `${where}.properties.${key}`, problems);
+  for (const [key, child] of Object.entries(node.properties ?? {}))
+    checkNode(child, `${where}.properties.${key}`, problems);
   if (node.additionalProperties !== undefined) {
     checkNode(node.additionalProperties, `${where}.additionalProperties`, problems);
   }
   if (node.items !== undefined) checkNode(node.items, `${where}.items`, problems);
-  for (const [name, branch] of junctorBranches(node)) checkJunctor(branch, node, `${where}.${name}`, problems);
+  for (const [name, branch] of junctorBranches(node))
+    checkJunctor(branch, node, `${where}.${name}`, problems);
 }
 
 /**
@@ -66,7 +74,8 @@ export function structuralSchemaViolations(root: JSONSchemaProps, where = 'openA
   const metadata = root.properties?.metadata;
   if (metadata !== undefined) {
     const extra = Object.keys(metadata.properties ?? {}).filter((k) => k !== 'name' && k !== 'generateName');
-    if (extra.length > 0) problems.push(`${where}.properties.metadata: only name and generateName may be specified`);
+    if (extra.length > 0)
+      problems.push(`${where}.properties.metadata: only name and generateName may be specified`);
   }
   checkNode(root, where, problems);
   return problems;
@@ -74,7 +83,8 @@ export function structuralSchemaViolations(root: JSONSchemaProps, where = 'openA
 
 function collectPruned(value: unknown, node: JSONSchemaProps, path: ObjectPath, out: ObjectPath[]): void {
   if (Array.isArray(value)) {
-    if (node.items !== undefined) value.forEach((item, i) => collectPruned(item, node.items as JSONSchemaProps, [...path, i], out));
+    if (node.items !== undefined)
+      value.forEach((item, i) => collectPruned(item, node.items as JSONSchemaProps, [...path, i], out));
     return;
   }
   if (!isPlainObject(value)) return;

@@ -1,4 +1,11 @@
-import { ConfigValidationError, dedupeIssues, formatPath, fromZodIssues, type ConfigIssue, type ObjectPath } from '../errors';
+import {
+  ConfigValidationError,
+  dedupeIssues,
+  formatPath,
+  fromZodIssues,
+  type ConfigIssue,
+  type ObjectPath,
+} from '../errors';
 import { describeValue } from '../schema/primitives';
 import { isPlainObject } from './hints';
 import { crdOpenApiSchema } from './manifests';
@@ -49,7 +56,11 @@ function referencesIn(kind: CrdKind, spec: Record<string, unknown>): RefSite[] {
   };
   visit(spec, ['spec']);
   if (kind === 'Target' && typeof spec.linkedVirtualService === 'string') {
-    sites.push({ path: ['spec', 'linkedVirtualService'], ref: spec.linkedVirtualService, kind: 'VirtualService' });
+    sites.push({
+      path: ['spec', 'linkedVirtualService'],
+      ref: spec.linkedVirtualService,
+      kind: 'VirtualService',
+    });
   }
   return sites;
 }
@@ -66,11 +77,17 @@ export function validateManifest(doc: unknown): ConfigIssue[] {
   }
   const issues: ConfigIssue[] = [];
   if (doc.apiVersion !== CRD_API_VERSION) {
-    issues.push({ path: ['apiVersion'], message: `expected "${CRD_API_VERSION}", got ${describeValue(doc.apiVersion)}` });
+    issues.push({
+      path: ['apiVersion'],
+      message: `expected "${CRD_API_VERSION}", got ${describeValue(doc.apiVersion)}`,
+    });
   }
   const kind = doc.kind;
   if (!isCrdKind(kind)) {
-    issues.push({ path: ['kind'], message: `expected one of ${CRD_KINDS.join(', ')}, got ${describeValue(kind)}` });
+    issues.push({
+      path: ['kind'],
+      message: `expected one of ${CRD_KINDS.join(', ')}, got ${describeValue(kind)}`,
+    });
   }
   const metadata = ObjectMetaSchema.safeParse(doc.metadata ?? {}, { reportInput: true });
   if (doc.metadata === undefined) issues.push({ path: ['metadata'], message: 'required' });
@@ -80,13 +97,17 @@ export function validateManifest(doc: unknown): ConfigIssue[] {
   const spec = CRD_KIND_INFO[kind].spec.safeParse(doc.spec, { reportInput: true });
   if (!spec.success) issues.push(...fromZodIssues(spec.error.issues, ['spec']));
   if (isPlainObject(doc.spec)) {
-    const namespace = metadata.success && metadata.data.namespace !== undefined ? metadata.data.namespace : 'default';
+    const namespace =
+      metadata.success && metadata.data.namespace !== undefined ? metadata.data.namespace : 'default';
     for (const site of referencesIn(kind, doc.spec)) {
       try {
         parseReferenceOfKind(site.ref, { kind: site.kind, namespace, path: site.path });
       } catch (e) {
         if (!(e instanceof InvalidReferenceError)) throw e;
-        issues.push({ path: site.path, message: `invalid reference ${JSON.stringify(site.ref)}: ${e.reason}` });
+        issues.push({
+          path: site.path,
+          message: `invalid reference ${JSON.stringify(site.ref)}: ${e.reason}`,
+        });
       }
     }
   }

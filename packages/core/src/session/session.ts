@@ -306,7 +306,8 @@ export class Session implements StageOwner {
       const next = stage.next;
       if (stage.conduit.kind !== 'datagram' || next.conduit.kind !== 'byte-stream' || next.virtual) continue;
       const framing = next.spec?.framing;
-      if (framing === undefined || framing === 'none') this.host.unframedHop(route.name, stage.origin, next.origin);
+      if (framing === undefined || framing === 'none')
+        this.host.unframedHop(route.name, stage.origin, next.origin);
     }
   }
 
@@ -515,7 +516,11 @@ export class Session implements StageOwner {
     return {
       name: this.name,
       metadata,
-      source: { origin: this.listener, listener: this.listenerSpec ?? '<INVALID>', status: this.source.status },
+      source: {
+        origin: this.listener,
+        listener: this.listenerSpec ?? '<INVALID>',
+        status: this.source.status,
+      },
       destination: this.destination === undefined ? { status: 'PENDING' } : dumpStage(this.destination),
       ingress: this.ingress.map(dumpStage),
       egress: this.egress.map(dumpStage),
@@ -527,7 +532,8 @@ export class Session implements StageOwner {
 
 function dumpStage(stage: Stage): Record<string, unknown> {
   let endpoint: unknown = '<INVALID>';
-  if (stage.endpoint !== undefined) endpoint = { name: stage.endpoint.name, spec: { ...stage.endpoint.spec } };
+  if (stage.endpoint !== undefined)
+    endpoint = { name: stage.endpoint.name, spec: { ...stage.endpoint.spec } };
   else if (stage.virtual) endpoint = { name: stage.origin, spec: { address: '<VIRTUAL>' } };
   return { origin: stage.origin, endpoint, status: stage.status };
 }

@@ -30,7 +30,10 @@ export function protocolIssues(fragment: FlatConfig, registry: TransportRegistry
 }
 
 /** Why an endpoint cannot be added to a cluster of this spec, if it cannot. */
-export function endpointProblem(cluster: Pick<FlatCluster, 'spec' | 'name'>, endpoint: Pick<FlatEndpoint, 'spec'>): string | undefined {
+export function endpointProblem(
+  cluster: Pick<FlatCluster, 'spec' | 'name'>,
+  endpoint: Pick<FlatEndpoint, 'spec'>,
+): string | undefined {
   if (endpoint.spec.address !== undefined) return undefined;
   const protocol = cluster.spec.protocol;
   if (NEEDS_ADDRESS.has(protocol)) return `an endpoint of a ${protocol} cluster needs an address`;
@@ -68,15 +71,19 @@ export function createClusterEntry(
     metrics,
   });
   if (transport.virtual && flat.endpoints.length > 0) {
-    throw new BadRequestError(`Adding an endpoint to a cluster of type "${flat.spec.protocol}" is not supported`);
+    throw new BadRequestError(
+      `Adding an endpoint to a cluster of type "${flat.spec.protocol}" is not supported`,
+    );
   }
   for (const endpoint of flat.endpoints) {
     const problem = endpointProblem(flat, endpoint);
-    if (problem !== undefined) throw new BadRequestError(`Endpoint "${endpoint.name}" of cluster "${flat.name}": ${problem}`);
+    if (problem !== undefined)
+      throw new BadRequestError(`Endpoint "${endpoint.name}" of cluster "${flat.name}": ${problem}`);
   }
   const balancer = createLoadBalancer(flat.loadbalancer, transport.virtual ? 'None' : 'Trivial');
   const endpoints = new Map<string, EndpointEntry>();
-  for (const endpoint of flat.endpoints) endpoints.set(endpoint.name, createEndpointEntry(flat.name, endpoint));
+  for (const endpoint of flat.endpoints)
+    endpoints.set(endpoint.name, createEndpointEntry(flat.name, endpoint));
   balancer.update([...endpoints.values()].map((e) => e.target));
   return {
     name: flat.name,

@@ -19,7 +19,15 @@ import {
   type RuleDump,
   type RuleListDump,
 } from '@l7mp/config';
-import type { ClusterEntry, EndpointEntry, ListenerEntry, ObjectStore, RouteEntry, RuleEntry, RuleListEntry } from './entries';
+import type {
+  ClusterEntry,
+  EndpointEntry,
+  ListenerEntry,
+  ObjectStore,
+  RouteEntry,
+  RuleEntry,
+  RuleListEntry,
+} from './entries';
 
 /**
  * Anchor-shaped dumps (anchor §1.3-§1.7) of the objects in a store, produced by the config
@@ -108,16 +116,26 @@ const withLookup = (store: ObjectStore, options: DumpOptions) => ({
   lookup: storeLookup(store),
 });
 
-export const dumpEndpoint = (endpoint: EndpointEntry): EndpointDump => dumpFlatEndpoint(flatEndpoint(endpoint));
+export const dumpEndpoint = (endpoint: EndpointEntry): EndpointDump =>
+  dumpFlatEndpoint(flatEndpoint(endpoint));
 
-export const dumpCluster = (store: ObjectStore, cluster: ClusterEntry, options: DumpOptions = {}): ClusterDump =>
-  dumpFlatCluster(flatCluster(cluster), withLookup(store, options));
+export const dumpCluster = (
+  store: ObjectStore,
+  cluster: ClusterEntry,
+  options: DumpOptions = {},
+): ClusterDump => dumpFlatCluster(flatCluster(cluster), withLookup(store, options));
 
-export const dumpListener = (store: ObjectStore, listener: ListenerEntry, options: DumpOptions = {}): ListenerDump =>
-  dumpFlatListener(flatListener(listener), withLookup(store, options));
+export const dumpListener = (
+  store: ObjectStore,
+  listener: ListenerEntry,
+  options: DumpOptions = {},
+): ListenerDump => dumpFlatListener(flatListener(listener), withLookup(store, options));
 
-export const dumpRuleList = (store: ObjectStore, rulelist: RuleListEntry, options: DumpOptions = {}): RuleListDump =>
-  dumpFlatRuleList(flatRuleList(rulelist), withLookup(store, options));
+export const dumpRuleList = (
+  store: ObjectStore,
+  rulelist: RuleListEntry,
+  options: DumpOptions = {},
+): RuleListDump => dumpFlatRuleList(flatRuleList(rulelist), withLookup(store, options));
 
 export const dumpRule = (store: ObjectStore, rule: RuleEntry, options: DumpOptions = {}): RuleDump =>
   dumpFlatRule(flatRule(rule), withLookup(store, options));

@@ -10,6 +10,7 @@ import type {
   IncomingConnection,
   ListenerContext,
   ListenerTransport,
+  ResponseHead,
   StreamKind,
   TransportPlugin,
 } from '../../src/transport/types';
@@ -64,10 +65,15 @@ export class PairEnd extends BaseConduit {
     this.paused = false;
   }
 
-  /** Test hook: the peer can take writes again. */
+  /** Test hook: a response head that the other end reports. */
+  sendHead(head: ResponseHead): void {
+    this.peer?.deliverHead(head);
+  }
+
+  /** Test hook: this end can take writes again (reports drain to its consumer). */
   signalDrain(): void {
     this.full = false;
-    this.peer?.deliverDrain();
+    this.deliverDrain();
   }
 
   get halfClosedByPeer(): boolean {
@@ -151,6 +157,10 @@ export class TestEndpoint {
   readonly modes: EndpointMode[] = [];
   defaultMode: EndpointMode = 'ok';
   echo = true;
+  /** What an echoing endpoint sends back for each chunk (default: the chunk). */
+  transform: (chunk: Buffer) => Buffer = (chunk) => chunk;
+  /** An echoing endpoint's response head, sent before its first reply. */
+  head: ResponseHead | undefined;
   attempts = 0;
   /** Server sides of accepted connections. */
   readonly connections: PairEnd[] = [];
@@ -167,7 +177,10 @@ export class TestEndpoint {
     const [client, server] = pair(kind);
     if (this.echo) {
       server.setHandlers({
-        data: (chunk) => server.write(chunk),
+        data: (chunk) => {
+          if (this.head !== undefined) server.sendHead(this.head);
+          server.write(this.transform(chunk));
+        },
         end: () => server.end(),
         close: () => {},
         drain: () => {},
@@ -187,7 +200,8 @@ export class TestEndpoint {
 
   /** Kills every open connection, as if the server process died. */
   kill(): void {
-    for (const end of [...this.connections]) if (!end.closed) end.destroy(new Error(`endpoint ${this.address} died`));
+    for (const end of [...this.connections])
+      if (!end.closed) end.destroy(new Error(`endpoint ${this.address} died`));
   }
 
   get open(): number {
@@ -227,7 +241,8 @@ export class TestListener implements ListenerTransport {
 
   close(): Promise<void> {
     this.closed = true;
-    if (this.network.listeners.get(this.context.name) === this) this.network.listeners.delete(this.context.name);
+    if (this.network.listeners.get(this.context.name) === this)
+      this.network.listeners.delete(this.context.name);
     return Promise.resolve();
   }
 
