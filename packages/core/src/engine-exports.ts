@@ -11,3 +11,4 @@ export type { StageRole, StageStatus } from './session/stage';
 export { lookupRoute, RuleLoopError } from './session/lookup';
 export type { LookupMatch } from './session/lookup';
 export type { DumpOptions } from './store/dump';
+export type { ReplaceSummary } from './store/plan';

@@ -20,6 +20,7 @@ import {
   type ConfigIssue,
   type FlatConfig,
   type FlatEndpoint,
+  type FlatListener,
   type ObjectKind,
 } from '@l7mp/config';
 import { Registry } from 'prom-client';
@@ -48,9 +49,18 @@ import {
   dumpRule,
   dumpRuleList,
   flatConfig,
+  flatListener,
   type DumpOptions,
 } from './store/dump';
-import { ObjectStore, refreshBalancer, type ClusterEntry, type ListenerEntry } from './store/entries';
+import {
+  ObjectStore,
+  refreshBalancer,
+  type ClusterEntry,
+  type ListenerEntry,
+  type StoreSnapshot,
+} from './store/entries';
+import { planIsEmpty, planReplace, summarise, type ReplacePlan, type ReplaceSummary } from './store/plan';
+import { createLoadBalancer } from './loadbalancer/index';
 import { builtinTransforms } from './transforms/index';
 import type { AcceptResult, IncomingConnection, ListenerTransport, TransportPlugin } from './transport/types';
 
@@ -229,6 +239,224 @@ export class Proxy {
     if (fragment.admin !== undefined) admin = fragment.admin;
     await this.commit(fragment, 'Cannot apply config');
     if (admin !== undefined) this.applyAdmin(admin);
+  }
+
+  /**
+   * Makes the proxy run exactly `input` (the declarative `PUT /api/v1/config`). The whole
+   * document is validated first; then only what differs is changed: unchanged listeners and
+   * clusters, and the sessions through them, are not touched; a cluster whose endpoints or load
+   * balancer changed is updated in place. If a listener cannot start, every change is undone.
+   */
+  async replaceConfig(input: unknown): Promise<ReplaceSummary> {
+    this.assertOpen();
+    let desired: FlatConfig;
+    try {
+      // A fresh registry: generated names depend only on the document, so the same document
+      // always yields the same names and a second PUT finds nothing to change.
+      desired = parseAndNormaliseConfig(input, new NameRegistry());
+    } catch (error) {
+      throw toProxyError(error, 'Cannot replace config');
+    }
+    const issues = protocolIssues(desired, this.transports);
+    if (issues.length > 0) throw toProxyError(new ConfigValidationError(issues), 'Cannot replace config');
+    const plan = planReplace(flatConfig(this.store), desired);
+    const summary = summarise(plan);
+    if (planIsEmpty(plan)) return summary;
+
+    // Build every new transport before changing anything: a factory that throws changes nothing.
+    const newClusters = new Map<string, ClusterEntry>();
+    const newListeners = new Map<string, ListenerEntry>();
+    try {
+      for (const change of plan.clusters) {
+        if ((change.kind === 'add' || change.kind === 'recreate') && change.desired !== undefined) {
+          newClusters.set(
+            change.name,
+            createClusterEntry(change.desired, this.transports, this.logger, this.metricsRegistry),
+          );
+        }
+      }
+      for (const change of plan.listeners) {
+        if ((change.kind === 'add' || change.kind === 'recreate') && change.desired !== undefined) {
+          newListeners.set(change.name, this.buildListener(change.desired));
+        }
+      }
+    } catch (error) {
+      await Promise.allSettled([...newClusters.values()].map((c) => c.transport.close?.()));
+      throw new L7mpError(`Cannot replace config: ${messageOf(error)}`, {
+        status: error instanceof L7mpError ? error.status : 400,
+        cause: error,
+      });
+    }
+
+    const snapshot = this.store.snapshot();
+    const closedListeners: ListenerEntry[] = [];
+    const startedListeners: ListenerEntry[] = [];
+    const retiredClusters: ClusterEntry[] = [];
+    try {
+      this.applyDataChanges(plan, newClusters, retiredClusters);
+      for (const change of plan.listeners) {
+        const old = this.store.listeners.get(change.name);
+        if (change.kind === 'update' && old !== undefined && change.desired !== undefined) {
+          this.store.listeners.set(change.name, {
+            ...old,
+            rules: change.desired.rules,
+            options: { ...change.desired.options },
+          });
+        } else if ((change.kind === 'remove' || change.kind === 'recreate') && old !== undefined) {
+          this.store.listeners.delete(change.name);
+          closedListeners.push(old);
+        }
+      }
+      // Free the ports of replaced listeners before their successors bind them.
+      for (const old of closedListeners) {
+        await old.transport
+          .close()
+          .catch((error: unknown) => this.logCloseError('listener', old.name, error));
+      }
+      for (const listener of newListeners.values()) {
+        this.store.listeners.set(listener.name, listener);
+        await listener.transport.start();
+        startedListeners.push(listener);
+      }
+    } catch (error) {
+      await this.undoReplace(snapshot, startedListeners, closedListeners, newClusters);
+      throw new L7mpError(`Cannot replace config: ${messageOf(error)}; nothing was changed`, {
+        status: 400,
+        cause: error,
+      });
+    }
+
+    for (const old of closedListeners) {
+      this.endSessions((s) => s.listener === old.name, 'Listener replaced or removed');
+      this.metrics.listenerRemoved(old.name);
+      this.events.emit('listener-removed', old.name);
+    }
+    for (const listener of startedListeners) {
+      this.metrics.listenerAdded(listener.name, listener.spec.protocol, listener.stats);
+      this.events.emit('listener-added', listener.name);
+    }
+    for (const cluster of retiredClusters) {
+      await cluster.transport
+        .close?.()
+        .catch((error: unknown) => this.logCloseError('cluster', cluster.name, error));
+    }
+    if (plan.adminChanged && desired.admin !== undefined) this.applyAdmin(desired.admin);
+    return summary;
+  }
+
+  /** Registers cluster, endpoint, rulelist, rule and route changes (synchronously: no session sees half of it). */
+  private applyDataChanges(
+    plan: ReplacePlan,
+    newClusters: ReadonlyMap<string, ClusterEntry>,
+    retired: ClusterEntry[],
+  ): void {
+    for (const change of plan.clusters) {
+      const old = this.store.clusters.get(change.name);
+      if (change.kind === 'remove' || change.kind === 'recreate') {
+        if (old !== undefined) {
+          for (const endpoint of old.endpoints.keys()) this.removeEndpoint(old.name, endpoint, false);
+          this.store.clusters.delete(old.name);
+          this.metrics.clusterRemoved(old.name);
+          this.events.emit('cluster-removed', old.name);
+          retired.push(old);
+        }
+      }
+      const created = newClusters.get(change.name);
+      if (created !== undefined) this.registerCluster(created);
+      if (change.kind === 'update' && old !== undefined && change.desired !== undefined) {
+        let entry = old;
+        if (change.loadbalancerChanged) {
+          const balancer = createLoadBalancer(
+            change.desired.loadbalancer,
+            old.transport.virtual ? 'None' : 'Trivial',
+          );
+          entry = { ...old, loadbalancerSpec: change.desired.loadbalancer, balancer };
+          this.store.clusters.set(old.name, entry);
+        }
+        for (const endpoint of change.removedEndpoints) this.removeEndpoint(old.name, endpoint, false);
+        for (const flat of change.addedEndpoints) {
+          const endpoint = createEndpointEntry(old.name, flat);
+          entry.endpoints.set(endpoint.name, endpoint);
+          this.store.endpoints.set(endpoint.name, endpoint);
+          this.metrics.endpointAdded(old.name, endpoint.name, endpoint.stats);
+          this.events.emit('endpoint-added', endpoint.name, old.name);
+        }
+        refreshBalancer(entry);
+      }
+    }
+    for (const name of plan.routes.remove)
+      if (this.store.routes.delete(name)) this.events.emit('route-removed', name);
+    for (const route of plan.routes.set) {
+      this.store.routes.set(route.name, route);
+      this.events.emit('route-added', route.name);
+    }
+    for (const name of plan.rules.remove)
+      if (this.store.rules.delete(name)) this.events.emit('rule-removed', name);
+    for (const rule of plan.rules.set) {
+      this.store.rules.set(rule.name, createRuleEntry(rule));
+      this.events.emit('rule-added', rule.name);
+    }
+    for (const name of plan.rulelists.remove) {
+      if (this.store.rulelists.delete(name)) this.events.emit('rulelist-removed', name);
+    }
+    for (const rulelist of plan.rulelists.set) {
+      this.store.rulelists.set(rulelist.name, {
+        name: rulelist.name,
+        rules: [...rulelist.rules],
+        generated: rulelist.generated,
+      });
+      this.events.emit('rulelist-added', rulelist.name);
+    }
+  }
+
+  /** Puts the store back as it was before a failed replace and re-opens the listeners it closed. */
+  private async undoReplace(
+    snapshot: StoreSnapshot,
+    started: readonly ListenerEntry[],
+    closed: readonly ListenerEntry[],
+    newClusters: ReadonlyMap<string, ClusterEntry>,
+  ): Promise<void> {
+    await Promise.allSettled(started.map((l) => l.transport.close()));
+    await Promise.allSettled([...newClusters.values()].map((c) => c.transport.close?.()));
+    this.store.restore(snapshot);
+    for (const cluster of newClusters.values()) this.metrics.clusterRemoved(cluster.name);
+    for (const cluster of this.store.clusters.values()) {
+      this.metrics.clusterAdded(cluster.name, cluster.spec.protocol, cluster.stats);
+      for (const endpoint of cluster.endpoints.values())
+        this.metrics.endpointAdded(cluster.name, endpoint.name, endpoint.stats);
+    }
+    for (const old of closed) {
+      // A closed transport cannot be reopened: build a fresh one from the same config.
+      const reopened = this.buildListener(flatListener(old));
+      try {
+        await reopened.transport.start();
+        this.store.listeners.set(old.name, { ...reopened, stats: old.stats });
+      } catch (error) {
+        this.store.listeners.delete(old.name);
+        this.endSessions((s) => s.listener === old.name, 'Listener could not be restored');
+        this.metrics.listenerRemoved(old.name);
+        this.logger.error(
+          { listener: old.name, err: messageOf(error) },
+          'listener could not be restored after a failed config replace',
+        );
+      }
+    }
+  }
+
+  private buildListener(flat: FlatListener): ListenerEntry {
+    const transport = this.transports.createListener({
+      name: flat.name,
+      spec: flat.spec,
+      logger: this.logger.child({ listener: flat.name }),
+      transports: this.transports,
+      accept: (connection) => this.accept(flat.name, connection),
+    });
+    return { ...flat, options: { ...flat.options }, transport, stats: new TrafficStats() };
+  }
+
+  /** True once close() was called. */
+  get isClosed(): boolean {
+    return this.closing !== undefined;
   }
 
   async addListener(input: unknown): Promise<ReturnType<typeof dumpListener>> {

@@ -64,6 +64,16 @@ export interface RuleEntry {
 
 export type RouteEntry = FlatRoute;
 
+export interface StoreSnapshot {
+  readonly listeners: ReadonlyMap<string, ListenerEntry>;
+  readonly clusters: ReadonlyMap<string, ClusterEntry>;
+  readonly endpoints: ReadonlyMap<string, EndpointEntry>;
+  readonly rulelists: ReadonlyMap<string, RuleListEntry>;
+  readonly rules: ReadonlyMap<string, RuleEntry>;
+  readonly routes: ReadonlyMap<string, RouteEntry>;
+  readonly admin: Admin;
+}
+
 /** Every named object of a proxy, each kind in its own namespace. */
 export class ObjectStore {
   readonly listeners = new Map<string, ListenerEntry>();
@@ -74,6 +84,36 @@ export class ObjectStore {
   readonly rules = new Map<string, RuleEntry>();
   readonly routes = new Map<string, RouteEntry>();
   admin: Admin = {};
+
+  /** Copies of the maps (not the entries), so a failed multi-object change can be undone. */
+  snapshot(): StoreSnapshot {
+    return {
+      listeners: new Map(this.listeners),
+      clusters: new Map(
+        [...this.clusters].map(([name, c]) => [name, { ...c, endpoints: new Map(c.endpoints) }]),
+      ),
+      endpoints: new Map(this.endpoints),
+      rulelists: new Map([...this.rulelists].map(([name, rl]) => [name, { ...rl, rules: [...rl.rules] }])),
+      rules: new Map(this.rules),
+      routes: new Map(this.routes),
+      admin: { ...this.admin },
+    };
+  }
+
+  restore(snapshot: StoreSnapshot): void {
+    const put = <V>(target: Map<string, V>, source: ReadonlyMap<string, V>) => {
+      target.clear();
+      for (const [key, value] of source) target.set(key, value);
+    };
+    put(this.listeners, snapshot.listeners);
+    put(this.clusters, snapshot.clusters);
+    for (const cluster of this.clusters.values()) refreshBalancer(cluster);
+    put(this.endpoints, snapshot.endpoints);
+    put(this.rulelists, snapshot.rulelists);
+    put(this.rules, snapshot.rules);
+    put(this.routes, snapshot.routes);
+    this.admin = { ...snapshot.admin };
+  }
 
   has(kind: 'listener' | 'cluster' | 'endpoint' | 'rulelist' | 'rule' | 'route', name: string): boolean {
     switch (kind) {

@@ -1,0 +1,72 @@
+import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import { isIPv6, type LookupFunction } from 'node:net';
+
+/** `udp6` for an IPv6 literal, `udp4` for anything else (IPv4 literals and host names). */
+export function socketTypeFor(address: string | undefined): SocketType {
+  return address !== undefined && isIPv6(address) ? 'udp6' : 'udp4';
+}
+
+export function wildcardAddress(type: SocketType): string {
+  return type === 'udp6' ? '::' : '0.0.0.0';
+}
+
+export interface OpenSocketOptions {
+  type: SocketType;
+  /** A custom resolver for host names (bind, connect); defaults to `dns.lookup`. */
+  lookup?: LookupFunction | undefined;
+}
+
+/**
+ * A socket with SO_REUSEADDR, as the anchor uses everywhere: several listeners may share a port
+ * and a singleton can re-bind its port while the old socket is still closing.
+ */
+export function openSocket(options: OpenSocketOptions): Socket {
+  return createSocket({
+    type: options.type,
+    reuseAddr: true,
+    ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
+  });
+}
+
+/** Closes a socket that may already be closed, without throwing. */
+export function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // ERR_SOCKET_DGRAM_NOT_RUNNING: already closed, which is what we wanted.
+  }
+}
+
+/**
+ * Runs `start` (a bind or connect) and resolves once `event` fires, rejecting on the first `error`
+ * or on a synchronous throw (e.g. a bad port); the listeners are removed either way.
+ */
+function whenSocket(socket: Socket, event: 'listening' | 'connect', start: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onEvent = (): void => {
+      socket.removeListener('error', onError);
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      socket.removeListener(event, onEvent);
+      reject(error);
+    };
+    socket.once(event, onEvent);
+    socket.once('error', onError);
+    try {
+      start();
+    } catch (error) {
+      onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+}
+
+/** Binds `socket`, resolving when it listens. */
+export function bindSocket(socket: Socket, port: number, address: string): Promise<void> {
+  return whenSocket(socket, 'listening', () => socket.bind({ port, address, exclusive: true }));
+}
+
+/** Connects a socket (binding it to an ephemeral port first if it is unbound). */
+export function connectSocket(socket: Socket, port: number, address: string): Promise<void> {
+  return whenSocket(socket, 'connect', () => socket.connect(port, address));
+}
