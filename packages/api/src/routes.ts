@@ -72,8 +72,14 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/config',
     operationId: 'getConf',
-    summary: 'The whole configuration: admin, every object, endpoints and sessions',
-    handler: (proxy) => proxy.getConfig(),
+    summary:
+      'The whole configuration as a document PUT /config accepts (clusters list their endpoints), plus the endpoints and sessions',
+    handler: (proxy) => ({
+      ...proxy.dumpConfig(),
+      admin: proxy.getAdmin(),
+      endpoints: proxy.listEndpoints(),
+      sessions: proxy.sessions(),
+    }),
   },
   {
     method: 'POST',

@@ -114,17 +114,17 @@ describe('validateManifest: bad inputs', () => {
     [
       'a port out of range',
       vsvc({ ...udpToTarget(), spec: { UDP: { port: 70000 } } }),
-      ['spec.listener.spec.UDP.port: expected an integer 1-65535, got 70000'],
+      ['spec.listener.spec.UDP.port: expected an integer 0-65535, got 70000'],
     ],
     [
       'a port that is not a number',
       vsvc({ ...udpToTarget(), spec: { UDP: { port: 'abc' } } }),
-      ['spec.listener.spec.UDP.port: expected an integer 1-65535, got "abc"'],
+      ['spec.listener.spec.UDP.port: expected an integer 0-65535, got "abc"'],
     ],
     [
       'a bad port inside a JSONSocket transport',
-      vsvc({ ...udpToTarget(), spec: { JSONSocket: { transport: { UDP: { port: 0 } } } } }),
-      ['spec.listener.spec.JSONSocket.transport.UDP.port: expected an integer 1-65535, got 0'],
+      vsvc({ ...udpToTarget(), spec: { JSONSocket: { transport: { UDP: { port: -5 } } } } }),
+      ['spec.listener.spec.JSONSocket.transport.UDP.port: expected an integer 0-65535, got -5'],
     ],
     [
       'the proxy spelling of a protocol spec',
@@ -280,12 +280,12 @@ describe('validateManifest: bad inputs', () => {
 
   it('reports every problem of a manifest at once', () => {
     const doc = vsvc(
-      { spec: { UDP: { port: 0 } }, rules: [], rulesRef: 'x' },
+      { spec: { UDP: { port: -5 } }, rules: [], rulesRef: 'x' },
       { selector: { matchLabels: { app: 1 } } },
     );
     expect(issues(doc)).toEqual([
       'spec.selector.matchLabels.app: expected a string, got 1',
-      'spec.listener.spec.UDP.port: expected an integer 1-65535, got 0',
+      'spec.listener.spec.UDP.port: expected an integer 0-65535, got -5',
       'spec.listener: "rules", "rulesRef" exclude each other: give only one',
     ]);
   });

@@ -34,7 +34,7 @@ describe('configJsonSchema', () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
   });
 
-  it('constrains ports to 1..65535 and documents both protocol spellings', () => {
+  it('constrains listener ports to 0..65535 and documents both protocol spellings', () => {
     const variants = at(
       schema,
       'properties',
@@ -45,7 +45,7 @@ describe('configJsonSchema', () => {
       'oneOf',
     ) as unknown as Schema[];
     const udp = variants.find((v) => at(v, 'properties', 'protocol')?.const === 'UDP');
-    expect(at(udp, 'properties', 'port')).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535 });
+    expect(at(udp, 'properties', 'port')).toMatchObject({ type: 'integer', minimum: 0, maximum: 65535 });
     expect(udp?.required).toEqual(['protocol', 'port']);
     const crd = variants.find((v) => Array.isArray(v.required) && v.required[0] === 'UDP');
     expect(crd).toMatchObject({ additionalProperties: false, properties: { UDP: { required: ['port'] } } });
@@ -65,7 +65,7 @@ describe('configJsonSchema', () => {
       expect({ file, errors: validateAgainst(schema, doc) }).toEqual({ file, errors: [] });
     }
     const bad = {
-      listeners: [{ name: 'l', spec: { protocol: 'UDP', port: 0 }, rules: 'r' }],
+      listeners: [{ name: 'l', spec: { protocol: 'UDP', port: 70000 }, rules: 'r' }],
       clusters: [{ name: 'c', spec: { UDP: {} } }],
     };
     expect(validateAgainst(schema, bad)).toEqual(

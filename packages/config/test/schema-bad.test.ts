@@ -20,19 +20,19 @@ const issue = (path: ConfigIssue['path'], message: string): ConfigIssue => ({ pa
 /** Each bad config, with every problem the validator must report (path and message). */
 const badInputs: [string, unknown, ConfigIssue[]][] = [
   [
-    'port 0',
-    listener({ protocol: 'UDP', port: 0 }),
-    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 1-65535, got 0')],
+    'cluster port 0',
+    cluster({ spec: { protocol: 'UDP', port: 0 } }),
+    [issue(['clusters', 0, 'spec', 'port'], 'expected an integer 1-65535, got 0')],
   ],
   [
     'port 65536',
     listener({ protocol: 'TCP', port: 65536 }),
-    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 1-65535, got 65536')],
+    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 0-65535, got 65536')],
   ],
   [
     'port as a string',
     listener({ protocol: 'HTTP', port: '80' }),
-    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 1-65535, got "80"')],
+    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 0-65535, got "80"')],
   ],
   [
     'fractional port',
@@ -82,7 +82,7 @@ const badInputs: [string, unknown, ConfigIssue[]][] = [
   [
     'CRD spelling with a bad port',
     listener({ UDP: { port: 'x' } }),
-    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 1-65535, got "x"')],
+    [issue(['listeners', 0, 'spec', 'port'], 'expected an integer 0-65535, got "x"')],
   ],
   [
     'unknown JSONSocket transport',
@@ -481,12 +481,12 @@ const badInputs: [string, unknown, ConfigIssue[]][] = [
     'duplicate names reported together with schema errors',
     {
       listeners: [
-        { name: 'x', spec: { protocol: 'TCP', port: 0 }, rules: [] },
+        { name: 'x', spec: { protocol: 'TCP', port: -1 }, rules: [] },
         { name: 'x', spec: { protocol: 'TCP', port: 2 }, rules: [] },
       ],
     },
     [
-      issue(['listeners', 0, 'spec', 'port'], 'expected an integer 1-65535, got 0'),
+      issue(['listeners', 0, 'spec', 'port'], 'expected an integer 0-65535, got -1'),
       issue(['listeners', 1, 'name'], 'Listener "x" already defined'),
     ],
   ],

@@ -18,7 +18,7 @@ describe('config smoke', () => {
       parseConfig({ listeners: [{ name: 'a', spec: { protocol: 'UDP', port: 'abc' }, rules: 'x' }] }),
     ).toThrow(
       new ConfigValidationError([
-        { path: ['listeners', 0, 'spec', 'port'], message: 'expected an integer 1-65535, got "abc"' },
+        { path: ['listeners', 0, 'spec', 'port'], message: 'expected an integer 0-65535, got "abc"' },
       ]),
     );
   });

@@ -117,7 +117,7 @@ describe('l7mp-validate (child process)', () => {
     const run = await runBin([file('bad.json'), file('good.yaml')]);
     expect(run.code).toBe(1);
     expect(run.stderr.split('\n').filter(Boolean)).toEqual([
-      `${file('bad.json')}: listeners[0].spec.port: expected an integer 1-65535, got 70000`,
+      `${file('bad.json')}: listeners[0].spec.port: expected an integer 0-65535, got 70000`,
       `${file('bad.json')}: routes[0].retry.retry_on: expected one of never, connect-failure, disconnect, always, got "sometimes"`,
       `${file('bad.json')}: routes[0].destination: a route needs a destination (or its alias "cluster")`,
       `${file('bad.json')}: listeners[1].name: Listener "x" already defined`,

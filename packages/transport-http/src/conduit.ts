@@ -39,7 +39,9 @@ export class HttpConduit extends BaseConduit {
     try {
       this.response.writeHead(head.status, head.headers);
     } catch (error) {
-      this.destroy(new L7mpError(`${this.label}: invalid response head: ${(error as Error).message}`, { status: 502 }));
+      this.destroy(
+        new L7mpError(`${this.label}: invalid response head: ${(error as Error).message}`, { status: 502 }),
+      );
     }
   }
 

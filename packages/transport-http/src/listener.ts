@@ -84,14 +84,20 @@ export class HttpListener implements ListenerTransport {
 
   address(): { address: string; port: number } | undefined {
     const bound = this.server?.address();
-    return bound !== null && typeof bound === 'object' ? { address: bound.address, port: bound.port } : undefined;
+    return bound !== null && typeof bound === 'object'
+      ? { address: bound.address, port: bound.port }
+      : undefined;
   }
 
   private readonly onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     if (this.closing) {
       // A request on a keep-alive connection that outlived the listener.
       response.shouldKeepAlive = false;
-      sendJsonResult(response, { status: 503, message: 'Service Unavailable', content: `${this.label} is closed` });
+      sendJsonResult(response, {
+        status: 503,
+        message: 'Service Unavailable',
+        content: `${this.label} is closed`,
+      });
       return;
     }
     const path = this.spec.path;

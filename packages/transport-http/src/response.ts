@@ -13,7 +13,10 @@ export function validStatus(status: number): number {
  * characters, so non-ASCII messages arrive whole (anchor bug), and no status/message headers
  * are invented (anchor bug).
  */
-export function sendJsonResult(response: ServerResponse, result: Pick<AcceptResult, 'status' | 'message' | 'content'>): void {
+export function sendJsonResult(
+  response: ServerResponse,
+  result: Pick<AcceptResult, 'status' | 'message' | 'content'>,
+): void {
   if (response.writableEnded || response.destroyed) return;
   const status = validStatus(result.status);
   const body = JSON.stringify({ status, message: result.message, content: result.content });

@@ -182,11 +182,18 @@ describe('HTTP listener', () => {
   });
 
   it('answers a failed accept with its result even if reject() was not called', async () => {
-    const { listener } = createListener({}, { ok: false, status: 503, message: 'Service Unavailable', content: 'x' });
+    const { listener } = createListener(
+      {},
+      { ok: false, status: 503, message: 'Service Unavailable', content: 'x' },
+    );
     await listener.start();
     const response = await send(portOf(listener)).reply;
     expect(response.status).toBe(503);
-    expect(JSON.parse(response.body.toString())).toEqual({ status: 503, message: 'Service Unavailable', content: 'x' });
+    expect(JSON.parse(response.body.toString())).toEqual({
+      status: 503,
+      message: 'Service Unavailable',
+      content: 'x',
+    });
   });
 
   it('answers destroy(error) before any head with a JSON error carrying the error status', async () => {
@@ -258,7 +265,9 @@ describe('HTTP listener', () => {
     await first.start();
     const { listener: second } = createListener({ port: portOf(first) });
     await expect(second.start()).rejects.toThrow(ListenError);
-    await expect(second.start()).rejects.toThrow(/HTTP listener "http-in": could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    await expect(second.start()).rejects.toThrow(
+      /HTTP listener "http-in": could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+    );
     expect(second.address?.()).toBeUndefined();
   });
 

@@ -30,9 +30,12 @@ export class JSONSocketCluster implements ClusterTransport {
 
   constructor(context: ClusterContext) {
     if (context.spec.protocol !== 'JSONSocket') {
-      throw new L7mpError(`JSONSocket cluster "${context.name}": spec has protocol ${context.spec.protocol}`, {
-        status: 400,
-      });
+      throw new L7mpError(
+        `JSONSocket cluster "${context.name}": spec has protocol ${context.spec.protocol}`,
+        {
+          status: 400,
+        },
+      );
     }
     this.spec = context.spec;
     this.label = `JSONSocket cluster "${context.name}"`;
@@ -58,11 +61,14 @@ export class JSONSocketCluster implements ClusterTransport {
 
   async connect(request: ConnectRequest): Promise<Conduit> {
     const startedAt = Date.now();
-    const target = request.endpoint !== undefined ? `${this.label}: endpoint "${request.endpoint.name}"` : this.label;
+    const target =
+      request.endpoint !== undefined ? `${this.label}: endpoint "${request.endpoint.name}"` : this.label;
     let header: Buffer;
     try {
       const built = buildRequestHeader(this.spec.header ?? [], request.metadata, (path) =>
-        this.logger.warn(`${target}: session ${request.sessionName} has no metadata at ${path} for the header`),
+        this.logger.warn(
+          `${target}: session ${request.sessionName} has no metadata at ${path} for the header`,
+        ),
       );
       header = Buffer.from(JSON.stringify(built));
     } catch (error) {
@@ -70,7 +76,13 @@ export class JSONSocketCluster implements ClusterTransport {
     }
     const inner = await this.inner.connect(request);
     const remainingMs = Math.max(1, request.timeoutMs - (Date.now() - startedAt));
-    return this.handshake(new JSONSocketConduit(inner, { holdWrites: false }), header, target, request, remainingMs);
+    return this.handshake(
+      new JSONSocketConduit(inner, { holdWrites: false }),
+      header,
+      target,
+      request,
+      remainingMs,
+    );
   }
 
   async close(): Promise<void> {
@@ -98,7 +110,8 @@ export class JSONSocketCluster implements ClusterTransport {
         conduit.destroy(error);
         reject(error);
       };
-      const onAbort = (): void => finish(new ConnectError(`${target}: connect aborted during the JSONSocket handshake`));
+      const onAbort = (): void =>
+        finish(new ConnectError(`${target}: connect aborted during the JSONSocket handshake`));
       const timer = setTimeout(
         () => finish(new ConnectTimeoutError(`${target}: no JSONSocket response header`, request.timeoutMs)),
         remainingMs,
@@ -111,7 +124,11 @@ export class JSONSocketCluster implements ClusterTransport {
       conduit.expectHeader({
         header: (message) => {
           const failure = checkResponseHeader(message);
-          finish(failure === undefined ? undefined : new ConnectError(`${target}: ${failure.problem}`, { status: failure.status }));
+          finish(
+            failure === undefined
+              ? undefined
+              : new ConnectError(`${target}: ${failure.problem}`, { status: failure.status }),
+          );
         },
         closed: (error) =>
           finish(

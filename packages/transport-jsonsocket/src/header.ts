@@ -38,8 +38,7 @@ export function describeFailure(message: string, content: unknown): string {
 }
 
 export type RequestVerdict =
-  | { ok: true; header: JSONObject }
-  | { ok: false; status: number; message: string };
+  { ok: true; header: JSONObject } | { ok: false; status: number; message: string };
 
 function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
@@ -54,14 +53,22 @@ export function parseRequestHeader(message: Buffer): RequestVerdict {
     return { ok: false, status: 400, message: 'Bad Request: Invalid JSON header' };
   }
   if (!isJSONObject(header)) {
-    return { ok: false, status: 400, message: `Bad Request: the header must be a JSON object, got ${show(header)}` };
+    return {
+      ok: false,
+      status: 400,
+      message: `Bad Request: the header must be a JSON object, got ${show(header)}`,
+    };
   }
   const version = header.JSONSocketVersion;
   if (version === undefined) {
     return { ok: false, status: 400, message: 'Bad Request: the header has no JSONSocketVersion' };
   }
   if (typeof version !== 'number' || !Number.isInteger(version)) {
-    return { ok: false, status: 400, message: `Bad Request: JSONSocketVersion must be an integer, got ${show(version)}` };
+    return {
+      ok: false,
+      status: 400,
+      message: `Bad Request: JSONSocketVersion must be an integer, got ${show(version)}`,
+    };
   }
   if (version !== JSONSOCKET_VERSION) {
     return {
@@ -81,7 +88,8 @@ export function checkResponseHeader(message: Buffer): { problem: string; status:
   } catch {
     return { problem: 'invalid JSON in the response header', status: 502 };
   }
-  if (!isJSONObject(header)) return { problem: `the response header is not a JSON object: ${show(header)}`, status: 502 };
+  if (!isJSONObject(header))
+    return { problem: `the response header is not a JSON object: ${show(header)}`, status: 502 };
   const version = header.JSONSocketVersion;
   if (version === undefined) return { problem: 'the response header has no JSONSocketVersion', status: 502 };
   if (version !== JSONSOCKET_VERSION) {
@@ -130,7 +138,8 @@ export function buildRequestHeader(
       throw new Error(`unknown header entry ${show(entry)}`);
     }
   }
-  if (!isJSONObject(header)) throw new Error(`the header built from spec.header is not a JSON object: ${show(header)}`);
+  if (!isJSONObject(header))
+    throw new Error(`the header built from spec.header is not a JSON object: ${show(header)}`);
   header.JSONSocketVersion = JSONSOCKET_VERSION;
   return header;
 }

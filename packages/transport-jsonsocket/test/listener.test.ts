@@ -51,7 +51,7 @@ describe('JSONSocket listener', () => {
     const header = { JSONSocketVersion: 1, some: { nested: { meta: 'data' } } };
     peer.ws.send(JSON.stringify(header));
     const connection = await context.nextConnection();
-    expect(connection.name).toBe('js-0'.replace(/^/, 'JSONSocket:'));
+    expect(connection.name).toBe('JSONSocket:js-0');
     expect(connection.metadata).toMatchObject({
       IP: { src_addr: '127.0.0.1', dst_addr: '127.0.0.1' },
       TCP: { dst_port: portOf(listener) },

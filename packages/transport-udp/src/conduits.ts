@@ -1,5 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { BaseConduit } from '@l7mp/core';
+import { closeQuietly } from './socket';
 
 /**
  * A conduit over a connected UDP socket that it owns (singleton listener, cluster). One write is
@@ -29,6 +30,16 @@ export class ConnectedDatagramConduit extends BaseConduit {
     }
   }
 
+  /** The connected remote's address and port (undefined once the socket is closed). */
+  remoteAddress(): { address: string; port: number } | undefined {
+    try {
+      const { address, port } = this.socket.remoteAddress();
+      return { address, port };
+    } catch {
+      return undefined;
+    }
+  }
+
   protected send(chunk: Buffer): boolean {
     this.socket.send(chunk);
     return true;
@@ -43,7 +54,7 @@ export class ConnectedDatagramConduit extends BaseConduit {
     this.socket.removeListener('message', this.onMessage);
     this.socket.removeListener('close', this.onClose);
     // The error listener stays so that a late error from the closing socket is never unhandled.
-    closeSocket(this.socket);
+    closeQuietly(this.socket);
   }
 
   private readonly onMessage = (message: Buffer): void => {
@@ -57,14 +68,6 @@ export class ConnectedDatagramConduit extends BaseConduit {
   private readonly onClose = (): void => {
     this.deliverClose();
   };
-}
-
-function closeSocket(socket: Socket): void {
-  try {
-    socket.close();
-  } catch {
-    // Already closed.
-  }
 }
 
 /** What a server-mode peer conduit needs from its listener. */

@@ -1,5 +1,8 @@
-import { createSocket, type Socket, type SocketType } from 'node:dgram';
-import { isIPv6, type LookupFunction } from 'node:net';
+import { createSocket, type Socket, type SocketOptions, type SocketType } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+/** The resolver signature dgram sockets accept (default `dns.lookup`). */
+export type DgramLookup = NonNullable<SocketOptions['lookup']>;
 
 /** `udp6` for an IPv6 literal, `udp4` for anything else (IPv4 literals and host names). */
 export function socketTypeFor(address: string | undefined): SocketType {
@@ -13,7 +16,7 @@ export function wildcardAddress(type: SocketType): string {
 export interface OpenSocketOptions {
   type: SocketType;
   /** A custom resolver for host names (bind, connect); defaults to `dns.lookup`. */
-  lookup?: LookupFunction | undefined;
+  lookup?: DgramLookup | undefined;
 }
 
 /**

@@ -39,7 +39,10 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 /** Request headers and subprotocols to pass on, taken from the session's HTTP metadata if any. */
-export function forwardedHandshake(metadata: SessionMetadata): { headers: OutgoingHttpHeaders; protocols: string[] } {
+export function forwardedHandshake(metadata: SessionMetadata): {
+  headers: OutgoingHttpHeaders;
+  protocols: string[];
+} {
   const headers: OutgoingHttpHeaders = {};
   const protocols: string[] = [];
   const source = record(record(metadata.HTTP)?.headers);
@@ -93,7 +96,8 @@ export class WebSocketCluster implements ClusterTransport {
 
   connect(request: ConnectRequest): Promise<Conduit> {
     const endpoint = request.endpoint;
-    if (endpoint === undefined) return Promise.reject(new ConnectError(`${this.label}: no endpoint to connect to`));
+    if (endpoint === undefined)
+      return Promise.reject(new ConnectError(`${this.label}: no endpoint to connect to`));
     const what = `${this.label}: endpoint "${endpoint.name}"`;
     const address = endpoint.spec.address;
     if (typeof address !== 'string' || address === '') {
@@ -138,7 +142,8 @@ export class WebSocketCluster implements ClusterTransport {
         resolve(new WebSocketConduit(ws, target, this.options.highWaterMark));
       };
       // Stays attached after a failure: terminate() reports one more error asynchronously.
-      const onError = (error: Error): void => fail(new ConnectError(`${target}: ${error.message}`, { cause: error }));
+      const onError = (error: Error): void =>
+        fail(new ConnectError(`${target}: ${error.message}`, { cause: error }));
       const onUnexpectedResponse = (_request: ClientRequest, response: IncomingMessage): void => {
         response.resume();
         const status = response.statusCode ?? 0;
@@ -146,7 +151,10 @@ export class WebSocketCluster implements ClusterTransport {
       };
       const onClose = (): void => fail(new ConnectError(`${target}: connection closed during the handshake`));
       const onAbort = (): void => fail(new ConnectError(`${target}: connect aborted`));
-      const timer = setTimeout(() => fail(new ConnectTimeoutError(target, request.timeoutMs)), request.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new ConnectTimeoutError(target, request.timeoutMs)),
+        request.timeoutMs,
+      );
       const cleanup = (): void => {
         clearTimeout(timer);
         request.signal.removeEventListener('abort', onAbort);

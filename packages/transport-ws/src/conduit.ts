@@ -105,7 +105,10 @@ export class WebSocketConduit extends BaseConduit {
   };
 
   private readonly onClose = (code: number, reason: Buffer): void => {
-    if (this.lastError === undefined && (code === NORMAL_CLOSE || code === GOING_AWAY || code === NO_STATUS)) {
+    if (
+      this.lastError === undefined &&
+      (code === NORMAL_CLOSE || code === GOING_AWAY || code === NO_STATUS)
+    ) {
       this.deliverEnd();
       this.deliverClose();
       return;

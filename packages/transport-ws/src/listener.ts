@@ -27,7 +27,9 @@ const APPLICATION_CLOSE_BASE = 4000;
 const INTERNAL_ERROR = 1011;
 
 function rejectCloseCode(status: number): number {
-  return Number.isInteger(status) && status >= 100 && status <= 999 ? APPLICATION_CLOSE_BASE + status : INTERNAL_ERROR;
+  return Number.isInteger(status) && status >= 100 && status <= 999
+    ? APPLICATION_CLOSE_BASE + status
+    : INTERNAL_ERROR;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
@@ -51,9 +53,12 @@ export class WebSocketListener implements ListenerTransport {
 
   constructor(context: ListenerContext, options: Required<WebSocketOptions>) {
     if (context.spec.protocol !== 'WebSocket') {
-      throw new L7mpError(`WebSocket listener "${context.name}": spec has protocol ${context.spec.protocol}`, {
-        status: 400,
-      });
+      throw new L7mpError(
+        `WebSocket listener "${context.name}": spec has protocol ${context.spec.protocol}`,
+        {
+          status: 400,
+        },
+      );
     }
     this.context = context;
     this.spec = context.spec;
@@ -64,7 +69,11 @@ export class WebSocketListener implements ListenerTransport {
   async start(): Promise<void> {
     if (this.server !== undefined) return;
     const server = createServer();
-    const wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayload, perMessageDeflate: false });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: false,
+    });
     server.on('upgrade', this.onUpgrade);
     server.on('request', (_request, response) => {
       response.writeHead(426, { Connection: 'close', 'Content-Length': '0', Upgrade: 'websocket' });
@@ -101,7 +110,9 @@ export class WebSocketListener implements ListenerTransport {
 
   address(): { address: string; port: number } | undefined {
     const bound = this.server?.address();
-    return bound !== null && typeof bound === 'object' ? { address: bound.address, port: bound.port } : undefined;
+    return bound !== null && typeof bound === 'object'
+      ? { address: bound.address, port: bound.port }
+      : undefined;
   }
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

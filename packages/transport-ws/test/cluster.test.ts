@@ -120,7 +120,9 @@ describe('WebSocket cluster', () => {
   it('uses the spec path over the metadata path', async () => {
     const server = await echoServer();
     const cluster = createCluster({ port: server.port, path: '/upstream' });
-    const conduit = await cluster.connect(request('127.0.0.1', undefined, { HTTP: { url: { path: '/client' } } }));
+    const conduit = await cluster.connect(
+      request('127.0.0.1', undefined, { HTTP: { url: { path: '/client' } } }),
+    );
     cleanups.push(() => conduit.destroy());
     expect(server.upgrades[0]?.url).toBe('/upstream');
   });
@@ -149,7 +151,9 @@ describe('WebSocket cluster', () => {
     const cluster = createCluster({ port });
     const attempt = cluster.connect(request('127.0.0.1', undefined));
     await expect(attempt).rejects.toThrow(ConnectError);
-    await expect(attempt).rejects.toThrow(/WebSocket cluster "ws-out": endpoint "ep-1" \(ws:\/\/127\.0\.0\.1:\d+\/\): .*ECONNREFUSED/);
+    await expect(attempt).rejects.toThrow(
+      /WebSocket cluster "ws-out": endpoint "ep-1" \(ws:\/\/127\.0\.0\.1:\d+\/\): .*ECONNREFUSED/,
+    );
   });
 
   it('rejects a non-101 answer with the HTTP status', async () => {
@@ -197,7 +201,9 @@ describe('WebSocket cluster', () => {
     const aborted = new AbortController();
     aborted.abort();
     await expect(
-      createCluster({ port: silent.port }).connect(request('127.0.0.1', undefined, {}, { signal: aborted.signal })),
+      createCluster({ port: silent.port }).connect(
+        request('127.0.0.1', undefined, {}, { signal: aborted.signal }),
+      ),
     ).rejects.toThrow(/connect aborted/);
   });
 
@@ -212,13 +218,19 @@ describe('WebSocket cluster', () => {
   it('rejects invalid subprotocols from metadata instead of throwing', async () => {
     const cluster = createCluster({ port: 1 });
     await expect(
-      cluster.connect(request('127.0.0.1', undefined, { HTTP: { headers: { 'sec-websocket-protocol': 'a, a' } } })),
+      cluster.connect(
+        request('127.0.0.1', undefined, { HTTP: { headers: { 'sec-websocket-protocol': 'a, a' } } }),
+      ),
     ).rejects.toThrow(/invalid or duplicated subprotocol/);
   });
 
   it('refuses a spec of another protocol', () => {
     expect(
-      () => new WebSocketCluster(clusterContext({ protocol: 'UDP', port: 1 }), { maxPayload: 1, highWaterMark: 1 }),
+      () =>
+        new WebSocketCluster(clusterContext({ protocol: 'UDP', port: 1 }), {
+          maxPayload: 1,
+          highWaterMark: 1,
+        }),
     ).toThrow(/spec has protocol UDP/);
   });
 });

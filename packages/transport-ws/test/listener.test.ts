@@ -3,7 +3,13 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ListenerTransport } from '@l7mp/core';
 import { WebSocket } from 'ws';
-import { createWebSocketTransport, ListenError, WebSocketClosedError, WebSocketListener, wsTransport } from '../src';
+import {
+  createWebSocketTransport,
+  ListenError,
+  WebSocketClosedError,
+  WebSocketListener,
+  wsTransport,
+} from '../src';
 import { listenerContext, quietPeriod, randomMessages, Recorder } from './support';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,7 +23,12 @@ function createListener(
   result?: { ok: boolean; status: number; message: string },
 ) {
   const harness = listenerContext(
-    { protocol: 'WebSocket', port: spec.port ?? 0, address: spec.address ?? '127.0.0.1', ...(spec.path ? { path: spec.path } : {}) },
+    {
+      protocol: 'WebSocket',
+      port: spec.port ?? 0,
+      address: spec.address ?? '127.0.0.1',
+      ...(spec.path ? { path: spec.path } : {}),
+    },
     result,
   );
   const factory = plugin.listeners?.[0];
@@ -33,7 +44,10 @@ function portOf(listener: ListenerTransport): number {
   return address.port;
 }
 
-async function openClient(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}) {
+async function openClient(
+  url: string,
+  options: { headers?: Record<string, string>; protocols?: string[] } = {},
+) {
   const client = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
   cleanups.push(() => {
     client.terminate();
@@ -180,7 +194,9 @@ describe('WebSocket listener', () => {
     await first.start();
     const { listener: second } = createListener({ port: portOf(first) });
     await expect(second.start()).rejects.toThrow(ListenError);
-    await expect(second.start()).rejects.toThrow(/WebSocket listener "ws-in": could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    await expect(second.start()).rejects.toThrow(
+      /WebSocket listener "ws-in": could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+    );
     expect(second.address?.()).toBeUndefined();
   });
 

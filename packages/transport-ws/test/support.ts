@@ -55,7 +55,13 @@ export function listenerContext(
 }
 
 export function clusterContext(spec: ClusterSpec): ClusterContext {
-  return { name: 'ws-out', spec, logger: silentLogger(), transports: unusedFactories, metrics: new Registry() };
+  return {
+    name: 'ws-out',
+    spec,
+    logger: silentLogger(),
+    transports: unusedFactories,
+    metrics: new Registry(),
+  };
 }
 
 /** Records what a conduit reports, with promises for the events tests wait on. */

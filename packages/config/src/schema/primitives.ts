@@ -23,6 +23,16 @@ export const Port = z
   .max(65535, { error: portMessage })
   .describe('A port number, 1-65535');
 
+const listenPortMessage = (issue: { input?: unknown }) =>
+  `expected an integer 0-65535, got ${describeValue(issue.input)}`;
+
+/** The port a listener binds: 0 asks the kernel for a free one (tests, dynamic setups). */
+export const ListenPort = z
+  .int({ error: listenPortMessage })
+  .min(0, { error: listenPortMessage })
+  .max(65535, { error: listenPortMessage })
+  .describe('The local port to listen on, 0-65535 (0: any free port)');
+
 /** A port that may also be 0 (let the kernel choose), used for local bind addresses. */
 export const BindPort = z
   .int({ error: (i) => `expected an integer 0-65535, got ${describeValue(i.input)}` })

@@ -7,6 +7,7 @@ import {
   Framing,
   NonNegativeInt,
   ObjectName,
+  ListenPort,
   Port,
   PositiveInt,
   UnixSocketMode,
@@ -109,7 +110,7 @@ function protocolUnion<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.co
 export const UDPListenerSpec = z
   .object({
     protocol: z.literal('UDP'),
-    port: Port,
+    port: ListenPort,
     address: Address.optional().describe(
       'Local address to bind (default: all IPv4 interfaces; "::" for IPv6)',
     ),
@@ -167,21 +168,21 @@ const whenObject = {
 
 export const TCPListenerSpec = z.object({
   protocol: z.literal('TCP'),
-  port: Port,
+  port: ListenPort,
   address: Address.optional(),
   framing: Framing.optional(),
 });
 
 export const HTTPListenerSpec = z.object({
   protocol: z.literal('HTTP'),
-  port: Port,
+  port: ListenPort,
   address: Address.optional(),
   path: z.string().optional(),
 });
 
 export const WebSocketListenerSpec = z.object({
   protocol: z.literal('WebSocket'),
-  port: Port,
+  port: ListenPort,
   address: Address.optional(),
   path: z.string().optional(),
 });
