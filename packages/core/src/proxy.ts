@@ -465,7 +465,7 @@ export class Proxy {
     const name = listener.name ?? '';
     if (this.store.listeners.has(name)) throw new AlreadyDefinedError(KIND_LABEL.listener, name);
     const fragment = this.normalise('Cannot add listener', (n) => n.listener(listener, []));
-    await this.commit(fragment, 'Cannot add listener');
+    await this.commit(fragment, 'Cannot add listener', { kind: 'listener', name });
     return this.getListener(name);
   }
 
@@ -475,7 +475,7 @@ export class Proxy {
     const name = cluster.name ?? '';
     if (this.store.clusters.has(name)) throw new AlreadyDefinedError(KIND_LABEL.cluster, name);
     const fragment = this.normalise('Cannot add cluster', (n) => n.cluster(cluster, []));
-    await this.commit(fragment, 'Cannot add cluster');
+    await this.commit(fragment, 'Cannot add cluster', { kind: 'cluster', name });
     return this.getCluster(name);
   }
 
@@ -485,7 +485,7 @@ export class Proxy {
     const name = rulelist.name ?? '';
     if (this.store.rulelists.has(name)) throw new AlreadyDefinedError(KIND_LABEL.rulelist, name);
     const fragment = this.normalise('Cannot add rulelist', (n) => n.rulelist(rulelist, []));
-    await this.commit(fragment, 'Cannot add rulelist');
+    await this.commit(fragment, 'Cannot add rulelist', { kind: 'rulelist', name });
     return this.getRuleList(name);
   }
 
@@ -495,7 +495,7 @@ export class Proxy {
     const name = rule.name ?? '';
     if (this.store.rules.has(name)) throw new AlreadyDefinedError(KIND_LABEL.rule, name);
     const fragment = this.normalise('Cannot add rule', (n) => n.rule(rule, []));
-    await this.commit(fragment, 'Cannot add rule');
+    await this.commit(fragment, 'Cannot add rule', { kind: 'rule', name });
     return this.getRule(name);
   }
 
@@ -505,7 +505,7 @@ export class Proxy {
     const name = route.name ?? '';
     if (this.store.routes.has(name)) throw new AlreadyDefinedError(KIND_LABEL.route, name);
     const fragment = this.normalise('Cannot add route', (n) => n.route(route, []));
-    await this.commit(fragment, 'Cannot add route');
+    await this.commit(fragment, 'Cannot add route', { kind: 'route', name });
     return this.getRoute(name);
   }
 
@@ -608,8 +608,17 @@ export class Proxy {
    * balancers, predicates), then registered without an await, then listeners are started. A
    * listener that cannot start takes the whole fragment with it.
    */
-  private async commit(fragment: FlatConfig, context: string): Promise<void> {
-    const issues: ConfigIssue[] = protocolIssues(fragment, this.transports);
+  private async commit(
+    fragment: FlatConfig,
+    context: string,
+    root?: { kind: ObjectKind; name: string },
+  ): Promise<void> {
+    // Paths name objects as `clusters.<name>...`; for the object being added they are relative to it.
+    const issues: ConfigIssue[] = protocolIssues(fragment, this.transports).map((issue) =>
+      root !== undefined && issue.path[0] === `${root.kind}s` && issue.path[1] === root.name
+        ? { ...issue, path: issue.path.slice(2) }
+        : issue,
+    );
     for (const [kind, name] of namesOf(fragment)) {
       if (this.store.has(kind, name))
         issues.push({

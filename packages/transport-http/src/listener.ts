@@ -143,7 +143,8 @@ export class HttpListener implements ListenerTransport {
       },
       (error: unknown) => {
         this.context.logger.error({ err: error }, `${this.label}: accepting session ${name} failed`);
-        conduit.destroy(error instanceof Error ? error : new Error(String(error)));
+        const message = error instanceof Error ? error.message : String(error);
+        conduit.destroy(new L7mpError(message, { status: 500, cause: error }));
       },
     );
   }

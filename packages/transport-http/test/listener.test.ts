@@ -209,6 +209,36 @@ describe('HTTP listener', () => {
     expect(recorder.closedWith?.error?.message).toBe('upstream refused');
   });
 
+  it('turns an invalid head into a 502 JSON error', async () => {
+    const { listener, next } = createListener();
+    await listener.start();
+    const { reply } = send(portOf(listener));
+    const { conduit } = await next();
+    const recorder = new Recorder(conduit);
+    conduit.writeHead?.({ status: 200, headers: { 'bad header': 'x' } });
+    const response = await reply;
+    expect(response.status).toBe(502);
+    expect(JSON.parse(response.body.toString()).message).toMatch(/invalid response head/);
+    expect(recorder.closedWith?.error?.message).toMatch(
+      /HTTP listener "http-in": session HTTP:.*invalid response head/,
+    );
+  });
+
+  it('answers 500 when accepting throws', async () => {
+    const harness = listenerContext({ protocol: 'HTTP', port: 0, address: '127.0.0.1' });
+    const listener = new HttpListener({
+      ...harness.context,
+      accept: async () => {
+        throw new Error('engine exploded');
+      },
+    });
+    cleanups.push(() => listener.close());
+    await listener.start();
+    const response = await send(portOf(listener)).reply;
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body.toString())).toMatchObject({ status: 500, message: 'engine exploded' });
+  });
+
   it('cuts a response that already started when destroyed with an error', async () => {
     const { listener, next } = createListener();
     await listener.start();

@@ -19,6 +19,7 @@ export class JSONSocketConduit extends BaseConduit {
   private held: Buffer[] | undefined;
   private endHeld = false;
   private answered = false;
+  private refused = false;
 
   constructor(inner: Conduit, options: { holdWrites: boolean }) {
     super();
@@ -66,6 +67,7 @@ export class JSONSocketConduit extends BaseConduit {
   refuse(errorHeader: Buffer): void {
     if (this.answered || this.closed) return;
     this.answered = true;
+    this.refused = true;
     this.held = undefined;
     this.inner.write(errorHeader);
     this.inner.end();
@@ -86,7 +88,9 @@ export class JSONSocketConduit extends BaseConduit {
   protected release(error?: Error): void {
     this.held = undefined;
     this.headerWait = undefined;
-    this.inner.destroy(error);
+    // After a refusal the inner conduit is already ending; destroying it now could drop the
+    // error header before it left (a datagram socket closed right after send).
+    if (!this.refused) this.inner.destroy(error);
   }
 
   protected override pauseSource(): void {

@@ -35,9 +35,12 @@ export class JSONSocketListener implements ListenerTransport {
 
   constructor(context: ListenerContext) {
     if (context.spec.protocol !== 'JSONSocket') {
-      throw new L7mpError(`JSONSocket listener "${context.name}": spec has protocol ${context.spec.protocol}`, {
-        status: 400,
-      });
+      throw new L7mpError(
+        `JSONSocket listener "${context.name}": spec has protocol ${context.spec.protocol}`,
+        {
+          status: 400,
+        },
+      );
     }
     this.context = context;
     this.spec = context.spec;
@@ -105,7 +108,11 @@ export class JSONSocketListener implements ListenerTransport {
         },
         closed: () => {
           clearTimeout(timer);
-          resolve({ ok: false, status: 400, message: 'Bad Request: the connection closed before the JSONSocket header' });
+          resolve({
+            ok: false,
+            status: 400,
+            message: 'Bad Request: the connection closed before the JSONSocket header',
+          });
         },
       });
     });
@@ -135,7 +142,12 @@ export class JSONSocketListener implements ListenerTransport {
       result = await this.context.accept(connection);
     } catch (error) {
       this.context.logger.error({ err: error }, `${this.label}: accepting session ${name} failed`);
-      result = { ok: false, status: 500, message: 'Internal Server Error', content: (error as Error).message };
+      result = {
+        ok: false,
+        status: 500,
+        message: 'Internal Server Error',
+        content: (error as Error).message,
+      };
     }
     // Whatever the proxy already did, the client gets exactly one answer.
     if (result.ok) established();

@@ -103,7 +103,12 @@ describe('JSONSocket listener', () => {
     ['a non-object header', '[1]', 400, /^Bad Request: the header must be a JSON object/],
     ['a missing version', '{"some": "thing"}', 400, /^Bad Request: the header has no JSONSocketVersion$/],
     ['a string version', '{"JSONSocketVersion": "a"}', 400, /JSONSocketVersion must be an integer, got "a"/],
-    ['a fractional version', '{"JSONSocketVersion": 0.4}', 400, /JSONSocketVersion must be an integer, got 0.4/],
+    [
+      'a fractional version',
+      '{"JSONSocketVersion": 0.4}',
+      400,
+      /JSONSocketVersion must be an integer, got 0.4/,
+    ],
     ['version 0', '{"JSONSocketVersion": 0}', 505, /JSONSocketVersion 0 is not supported/],
     ['version 2', '{"JSONSocketVersion": 2}', 505, /JSONSocketVersion 2 is not supported/],
   ];
@@ -138,7 +143,12 @@ describe('JSONSocket listener', () => {
     const { listener } = await startListener({
       accept: (connection) => {
         connection.conduit.write(Buffer.from('must not be sent'));
-        return { ok: false, status: 404, message: 'Not Found', content: 'No route for session "JSONSocket:js-0"' };
+        return {
+          ok: false,
+          status: 404,
+          message: 'Not Found',
+          content: 'No route for session "JSONSocket:js-0"',
+        };
       },
     });
     const peer = await client(listener);
@@ -151,6 +161,26 @@ describe('JSONSocket listener', () => {
     });
     await peer.closed;
     expect(peer.messages).toHaveLength(1);
+  });
+
+  it('still delivers the error header when the session is destroyed right after reject()', async () => {
+    const { listener } = await startListener({
+      accept: (connection) => {
+        const result = { ok: false, status: 503, message: 'Pipeline setup failed' };
+        // What the engine does on a setup failure: answer, then tear the source down.
+        connection.reject?.(result);
+        connection.conduit.destroy(new Error('setup failed'));
+        return result;
+      },
+    });
+    const peer = await client(listener);
+    peer.ws.send(JSON.stringify({ JSONSocketVersion: 1 }));
+    const [reply] = await peer.next(1);
+    expect(JSON.parse(reply ?? '')).toMatchObject({
+      JSONSocketStatus: 503,
+      JSONSocketMessage: 'Pipeline setup failed',
+    });
+    await peer.closed;
   });
 
   it('answers 500 when accepting throws', async () => {
@@ -204,12 +234,16 @@ describe('JSONSocket listener', () => {
     );
     const listener = new JSONSocketListener(context);
     await expect(listener.start()).rejects.toThrow(JSONSocketTransportError);
-    await expect(listener.start()).rejects.toThrow(/TCP transport is a byte stream.*needs message boundaries/);
+    await expect(listener.start()).rejects.toThrow(
+      /TCP transport is a byte stream.*needs message boundaries/,
+    );
     expect(started).toBe(false);
   });
 
   it('rejects a transport nobody provides, and a failed inner start', async () => {
-    const missing = new JSONSocketListener(makeListenerContext(spec(), undefined, { name: 'js', plugins: [] }));
+    const missing = new JSONSocketListener(
+      makeListenerContext(spec(), undefined, { name: 'js', plugins: [] }),
+    );
     await expect(missing.start()).rejects.toThrow(/cannot create the WebSocket transport/);
 
     const { listener: first } = await startListener();

@@ -9,6 +9,7 @@ import {
   type ConnectRequest,
 } from '@l7mp/core';
 import { ConnectedDatagramConduit } from './conduits';
+import { messageOf } from './errors';
 import { type DgramLookup, bindSocket, closeQuietly, connectSocket, openSocket, socketTypeFor, wildcardAddress } from './socket';
 
 export type UdpClusterSpec = ClusterSpecOf<'UDP'>;
@@ -106,8 +107,7 @@ export class UdpCluster implements ClusterTransport {
           if (finish()) resolve(new ConnectedDatagramConduit(socket));
         },
         (error: unknown) => {
-          const reason = error instanceof Error ? error.message : String(error);
-          fail(new ConnectError(`${what}: ${reason}`, { cause: error }));
+          fail(new ConnectError(`${what}: ${messageOf(error)}`, { cause: error }));
         },
       );
     });

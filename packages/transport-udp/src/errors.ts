@@ -17,7 +17,7 @@ export class UdpListenerStartError extends L7mpError {
   readonly code: string | undefined;
 
   constructor(listener: string, what: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(`UDPListener.run: "${listener}": ${what}: ${reason}`, {
       status: 500,
       path: ['listeners', listener],
@@ -41,4 +41,24 @@ export function errorCode(error: unknown): string | undefined {
   if (error === null || typeof error !== 'object' || !('code' in error)) return undefined;
   const code = (error as { code: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The message of anything thrown. Duck-typed because errors from Node internals may come from
+ * another realm (a jest VM context, say), where `instanceof Error` is false.
+ */
+export function messageOf(error: unknown): string {
+  if (error !== null && typeof error === 'object' && 'message' in error) {
+    const message = (error as { message: unknown }).message;
+    if (typeof message === 'string') return message;
+  }
+  return String(error);
+}
+
+/** Anything thrown, as an Error (kept as is when it looks like one, whatever its realm). */
+export function toError(error: unknown): Error {
+  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    return error as Error;
+  }
+  return new Error(String(error));
 }

@@ -17,6 +17,7 @@ import {
   UdpListenerClosedError,
   UdpListenerConfigError,
   UdpListenerStartError,
+  toError,
 } from './errors';
 import { bindSocket, closeQuietly, connectSocket, openSocket, socketTypeFor, wildcardAddress } from './socket';
 
@@ -363,7 +364,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
         { listener: this.context.name, session: connection.name, err: error },
         'UDP listener: accept failed, dropping the peer',
       );
-      conduit.destroy(error instanceof Error ? error : undefined);
+      conduit.destroy(toError(error));
     };
     try {
       this.context.accept(connection).then(onResult, onFailure);

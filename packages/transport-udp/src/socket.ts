@@ -1,5 +1,6 @@
 import { createSocket, type Socket, type SocketOptions, type SocketType } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { toError } from './errors';
 
 /** The resolver signature dgram sockets accept (default `dns.lookup`). */
 export type DgramLookup = NonNullable<SocketOptions['lookup']>;
@@ -59,7 +60,7 @@ function whenSocket(socket: Socket, event: 'listening' | 'connect', start: () =>
     try {
       start();
     } catch (error) {
-      onError(error instanceof Error ? error : new Error(String(error)));
+      onError(toError(error));
     }
   });
 }

@@ -44,6 +44,7 @@ export class Resources {
   private readonly sockets: Socket[] = [];
   private readonly listeners: ListenerTransport[] = [];
   private readonly conduits: Conduit[] = [];
+  private readonly contexts: TestListenerContext[] = [];
 
   async peer(type: SocketType = 'udp4', address = type === 'udp6' ? '::1' : '127.0.0.1'): Promise<RawPeer> {
     const socket = createSocket(type);
@@ -77,10 +78,20 @@ export class Resources {
     const context = makeListenerContext(spec, accept, { name: 'udp-test' });
     const listener = new UdpListener(context);
     this.listeners.push(listener);
+    this.contexts.push(context);
     await listener.start();
     const bound = listener.address();
     if (bound === undefined) throw new Error('listener has no address after start');
     return { listener, context, ...bound };
+  }
+
+  /** Binds a socket without SO_REUSEADDR: it fails (EADDRINUSE) while any socket holds the port. */
+  async bindsExclusively(port: number, address: string): Promise<boolean> {
+    const socket = this.track(createSocket(address.includes(':') ? 'udp6' : 'udp4'));
+    return new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, address, () => resolve(true));
+    });
   }
 
   track(socket: Socket): Socket {
@@ -90,6 +101,10 @@ export class Resources {
 
   async release(): Promise<void> {
     for (const conduit of this.conduits.splice(0)) conduit.destroy();
+    // Server-mode peers keep the listening socket open, so every accepted conduit is released.
+    for (const context of this.contexts.splice(0)) {
+      for (const connection of context.connections) connection.conduit.destroy();
+    }
     await Promise.allSettled(this.listeners.splice(0).map((l) => l.close()));
     for (const socket of this.sockets.splice(0)) {
       try {

@@ -228,6 +228,26 @@ describe('WebSocket listener', () => {
     expect(String(reason)).toBe('No route for session');
   });
 
+  it('closes the connection with 1011 when accepting throws', async () => {
+    const harness = listenerContext({ protocol: 'WebSocket', port: 0, address: '127.0.0.1' });
+    const listener = new WebSocketListener(
+      {
+        ...harness.context,
+        accept: async () => {
+          throw new Error('engine exploded');
+        },
+      },
+      { maxPayload: 1024, highWaterMark: 1024 },
+    );
+    cleanups.push(() => listener.close());
+    await listener.start();
+    const client = new WebSocket(`ws://127.0.0.1:${portOf(listener)}/`);
+    cleanups.push(() => client.terminate());
+    const [code, reason] = await once(client, 'close');
+    expect(code).toBe(1011);
+    expect(String(reason)).toBe('engine exploded');
+  });
+
   it('survives an oversized message and keeps accepting', async () => {
     const { listener, next } = createListener({}, createWebSocketTransport({ maxPayload: 1024 }));
     await listener.start();
