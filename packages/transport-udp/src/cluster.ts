@@ -10,7 +10,15 @@ import {
 } from '@l7mp/core';
 import { ConnectedDatagramConduit } from './conduits';
 import { messageOf } from './errors';
-import { type DgramLookup, bindSocket, closeQuietly, connectSocket, openSocket, socketTypeFor, wildcardAddress } from './socket';
+import {
+  type DgramLookup,
+  bindSocket,
+  closeQuietly,
+  connectSocket,
+  openSocket,
+  socketTypeFor,
+  wildcardAddress,
+} from './socket';
 
 export type UdpClusterSpec = ClusterSpecOf<'UDP'>;
 
@@ -34,9 +42,12 @@ export class UdpCluster implements ClusterTransport {
   constructor(context: ClusterContext, options: UdpClusterOptions = {}) {
     const spec = context.spec;
     if (spec.protocol !== 'UDP') {
-      throw new BadRequestError(`UDP cluster "${context.name}": expected a UDP spec, got protocol "${spec.protocol}"`, {
-        path: ['clusters', context.name, 'spec', 'protocol'],
-      });
+      throw new BadRequestError(
+        `UDP cluster "${context.name}": expected a UDP spec, got protocol "${spec.protocol}"`,
+        {
+          path: ['clusters', context.name, 'spec', 'protocol'],
+        },
+      );
     }
     this.context = context;
     this.spec = spec;
@@ -46,7 +57,9 @@ export class UdpCluster implements ClusterTransport {
   connect(request: ConnectRequest): Promise<Conduit> {
     const endpoint = request.endpoint;
     if (endpoint === undefined) {
-      return Promise.reject(new ConnectError(`UDP cluster "${this.context.name}": no endpoint to connect to`));
+      return Promise.reject(
+        new ConnectError(`UDP cluster "${this.context.name}": no endpoint to connect to`),
+      );
     }
     const address = endpoint.spec.address;
     const port = endpoint.spec.port ?? this.spec.port;
@@ -91,7 +104,8 @@ export class UdpCluster implements ClusterTransport {
         closeQuietly(socket);
         reject(error);
       };
-      const onAbort = (): void => fail(new ConnectError(`${what}: connect aborted`, { cause: signal.reason }));
+      const onAbort = (): void =>
+        fail(new ConnectError(`${what}: connect aborted`, { cause: signal.reason }));
       const timer =
         timeoutMs > 0 && Number.isFinite(timeoutMs)
           ? setTimeout(() => fail(new ConnectTimeoutError(what, timeoutMs)), timeoutMs)
@@ -99,7 +113,8 @@ export class UdpCluster implements ClusterTransport {
       signal.addEventListener('abort', onAbort, { once: true });
 
       const steps = async (): Promise<void> => {
-        if (bind !== undefined) await bindSocket(socket, bind.port ?? 0, bind.address ?? wildcardAddress(type));
+        if (bind !== undefined)
+          await bindSocket(socket, bind.port ?? 0, bind.address ?? wildcardAddress(type));
         if (!settled) await connectSocket(socket, port, address);
       };
       steps().then(

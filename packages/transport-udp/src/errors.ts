@@ -57,7 +57,11 @@ export function messageOf(error: unknown): string {
 
 /** Anything thrown, as an Error (kept as is when it looks like one, whatever its realm). */
 export function toError(error: unknown): Error {
-  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+  if (
+    error !== null &&
+    typeof error === 'object' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
     return error as Error;
   }
   return new Error(String(error));

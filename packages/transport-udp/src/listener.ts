@@ -19,7 +19,14 @@ import {
   UdpListenerStartError,
   toError,
 } from './errors';
-import { bindSocket, closeQuietly, connectSocket, openSocket, socketTypeFor, wildcardAddress } from './socket';
+import {
+  bindSocket,
+  closeQuietly,
+  connectSocket,
+  openSocket,
+  socketTypeFor,
+  wildcardAddress,
+} from './socket';
 
 export type UdpListenerSpec = ListenerSpecOf<'UDP'>;
 export type UdpListenerMode = 'server' | 'singleton';
@@ -89,7 +96,10 @@ export class UdpListener implements ListenerTransport, PeerTable {
     this.context = context;
     this.spec = spec;
     this.mode = udpListenerMode(spec);
-    if (this.mode === 'singleton' && (spec.connect?.address === undefined || spec.connect.port === undefined)) {
+    if (
+      this.mode === 'singleton' &&
+      (spec.connect?.address === undefined || spec.connect.port === undefined)
+    ) {
       throw new UdpListenerConfigError(context.name, SINGLETON_WITHOUT_REMOTE, ['options', 'mode']);
     }
     // An IPv6 remote with no local address asks for an IPv6 socket too.
@@ -171,7 +181,11 @@ export class UdpListener implements ListenerTransport, PeerTable {
       const resolved = await dnsLookup(address, { all: true });
       return new Set(resolved.map((entry) => unmapped(entry.address)));
     } catch (error) {
-      throw new UdpListenerStartError(this.context.name, `Could not resolve peer filter address ${address}`, error);
+      throw new UdpListenerStartError(
+        this.context.name,
+        `Could not resolve peer filter address ${address}`,
+        error,
+      );
     }
   }
 
@@ -183,7 +197,11 @@ export class UdpListener implements ListenerTransport, PeerTable {
     else this.onNewPeer(message, remote, byPort);
   };
 
-  private onNewPeer(message: Buffer, remote: RemoteInfo, byPort: Map<number, UdpPeerConduit> | undefined): void {
+  private onNewPeer(
+    message: Buffer,
+    remote: RemoteInfo,
+    byPort: Map<number, UdpPeerConduit> | undefined,
+  ): void {
     const socket = this.socket;
     const bound = this.bound;
     if (this.state !== 'running' || socket === undefined || bound === undefined) return;
@@ -269,7 +287,11 @@ export class UdpListener implements ListenerTransport, PeerTable {
     }
     for (const peer of expired) {
       this.context.logger.debug(
-        { listener: this.context.name, peer: `${peer.address}:${peer.port}`, idleTimeoutMs: this.idleTimeoutMs },
+        {
+          listener: this.context.name,
+          peer: `${peer.address}:${peer.port}`,
+          idleTimeoutMs: this.idleTimeoutMs,
+        },
         'UDP listener closed an idle peer',
       );
       peer.destroy();
@@ -311,7 +333,11 @@ export class UdpListener implements ListenerTransport, PeerTable {
       await bindSocket(socket, localPort, this.bindAddress);
     } catch (error) {
       closeQuietly(socket);
-      throw new UdpListenerStartError(this.context.name, `Could not bind to ${this.bindAddress}:${localPort}`, error);
+      throw new UdpListenerStartError(
+        this.context.name,
+        `Could not bind to ${this.bindAddress}:${localPort}`,
+        error,
+      );
     }
     // The name and metadata use the bound address (0.0.0.0 when unspecified), read before connect
     // narrows it to the route's source address.
@@ -334,7 +360,8 @@ export class UdpListener implements ListenerTransport, PeerTable {
 
   /** Re-opens the singleton on the same local address and port (the source stage's retry). */
   private readonly reconnect = async (): Promise<Conduit> => {
-    if (this.state !== 'running' || this.bound === undefined) throw new UdpListenerClosedError(this.context.name);
+    if (this.state !== 'running' || this.bound === undefined)
+      throw new UdpListenerClosedError(this.context.name);
     // The old socket holds the port and, being connected, would keep the remote's datagrams.
     this.singleton?.destroy();
     this.singleton = undefined;
@@ -354,7 +381,12 @@ export class UdpListener implements ListenerTransport, PeerTable {
     const onResult = (result: AcceptResult): void => {
       if (result.ok) return;
       this.context.logger.debug(
-        { listener: this.context.name, session: connection.name, status: result.status, reason: result.message },
+        {
+          listener: this.context.name,
+          session: connection.name,
+          status: result.status,
+          reason: result.message,
+        },
         'UDP listener: routing failed, dropping the peer',
       );
       conduit.destroy();

@@ -14,7 +14,10 @@ describeTransportCompliance({
   listenerSpec: (): ListenerSpec => ({ protocol: 'UDP', port: 0, address: '127.0.0.1' }),
   clusterFor: (bound) => {
     const { address, port } = portOf(bound);
-    return { spec: { protocol: 'UDP', port }, endpoint: { name: 'udp-endpoint', spec: { address }, weight: 1 } };
+    return {
+      spec: { protocol: 'UDP', port },
+      endpoint: { name: 'udp-endpoint', spec: { address }, weight: 1 },
+    };
   },
   // Connectionless: a destroyed peer sends nothing, and a connect succeeds whether or not anyone listens.
   reportsPeerClose: false,

@@ -252,7 +252,11 @@ describe('UDP listener, server mode', () => {
   });
 
   it('counts writes towards the peer as activity', async () => {
-    const { context, port } = await resources.listener({ protocol: 'UDP', port: 0, options: { idle_timeout: 150 } });
+    const { context, port } = await resources.listener({
+      protocol: 'UDP',
+      port: 0,
+      options: { idle_timeout: 150 },
+    });
     const peer = await resources.peer();
     peer.send('hello', port, '127.0.0.1');
     const connection = await context.nextConnection();
@@ -278,7 +282,11 @@ describe('UDP listener, server mode', () => {
   });
 
   it('binds the given address only', async () => {
-    const { context, port, address } = await resources.listener({ protocol: 'UDP', port: 0, address: '127.0.0.1' });
+    const { context, port, address } = await resources.listener({
+      protocol: 'UDP',
+      port: 0,
+      address: '127.0.0.1',
+    });
     expect(address).toBe('127.0.0.1');
     const peer = await resources.peer();
     peer.send('hi', port, '127.0.0.1');
@@ -317,9 +325,13 @@ describe('UDP listener, server mode', () => {
   it('rejects start when the port is held exclusively, leaving nothing bound', async () => {
     const holder = resources.track((await resources.peer()).socket);
     const heldPort = holder.address().port;
-    const context = makeListenerContext({ protocol: 'UDP', port: heldPort, address: '127.0.0.1' }, undefined, {
-      name: 'clash',
-    });
+    const context = makeListenerContext(
+      { protocol: 'UDP', port: heldPort, address: '127.0.0.1' },
+      undefined,
+      {
+        name: 'clash',
+      },
+    );
     const listener = new UdpListener(context);
     const error = await listener.start().then(
       () => undefined,
@@ -365,7 +377,11 @@ describe('UDP listener, server mode', () => {
   });
 
   it('stops accepting on close but keeps live peers until they end, then frees the port', async () => {
-    const { context, port, listener } = await resources.listener({ protocol: 'UDP', port: 0, address: '127.0.0.1' });
+    const { context, port, listener } = await resources.listener({
+      protocol: 'UDP',
+      port: 0,
+      address: '127.0.0.1',
+    });
     const live = await resources.peer();
     const late = await resources.peer();
     live.send('before close', port, '127.0.0.1');

@@ -179,12 +179,19 @@ describe('UDP listener, singleton mode', () => {
 
   it('throws at creation for a spec of another protocol', () => {
     const context = makeListenerContext({ protocol: 'TCP', port: 0 }, undefined, { name: 'wrong' });
-    expect(() => new UdpListener(context)).toThrow('UDP listener "wrong": expected a UDP spec, got protocol "TCP"');
+    expect(() => new UdpListener(context)).toThrow(
+      'UDP listener "wrong": expected a UDP spec, got protocol "TCP"',
+    );
   });
 
   it('rejects start when the remote host does not resolve, leaving nothing bound', async () => {
     const context = makeListenerContext(
-      { protocol: 'UDP', port: 0, address: '127.0.0.1', connect: { address: 'no-such-host.invalid', port: 9 } },
+      {
+        protocol: 'UDP',
+        port: 0,
+        address: '127.0.0.1',
+        connect: { address: 'no-such-host.invalid', port: 9 },
+      },
       undefined,
       { name: 'nowhere' },
     );
@@ -194,7 +201,9 @@ describe('UDP listener, singleton mode', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UdpListenerStartError);
-    expect((error as Error).message).toMatch(/^UDPListener.run: "nowhere": Could not connect to no-such-host.invalid:9: /);
+    expect((error as Error).message).toMatch(
+      /^UDPListener.run: "nowhere": Could not connect to no-such-host.invalid:9: /,
+    );
     expect(context.connections).toHaveLength(0);
     await expect(listener.close()).resolves.toBeUndefined();
   });
@@ -203,7 +212,12 @@ describe('UDP listener, singleton mode', () => {
     const remote = await resources.peer();
     const holder = await resources.peer();
     const context = makeListenerContext(
-      { protocol: 'UDP', port: holder.port, address: '127.0.0.1', connect: { address: '127.0.0.1', port: remote.port } },
+      {
+        protocol: 'UDP',
+        port: holder.port,
+        address: '127.0.0.1',
+        connect: { address: '127.0.0.1', port: remote.port },
+      },
       undefined,
       { name: 'taken' },
     );
