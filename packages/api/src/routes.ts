@@ -66,6 +66,15 @@ function position(request: ApiRequest): number {
 
 const name = (request: ApiRequest): string => request.params.name ?? '';
 
+/**
+ * Adds `bound`, the address the listener actually listens on (the port the kernel chose for
+ * port 0, the socket path), to a listener dump; PUT /config ignores the key.
+ */
+function withBound<T extends { name: string }>(proxy: Proxy, dump: T): T & { bound?: unknown } {
+  const bound = proxy.listenerAddress(dump.name);
+  return bound === undefined ? dump : { ...dump, bound };
+}
+
 /** The 17 paths of the anchor (§5.3) plus the declarative config of product.md §4. */
 export const ROUTES: readonly Route[] = [
   {
@@ -126,7 +135,8 @@ export const ROUTES: readonly Route[] = [
     operationId: 'getListeners',
     summary: 'All listeners',
     queryRecursive: true,
-    handler: (proxy, request) => proxy.listListeners({ recursive: recursiveOf(request) }),
+    handler: (proxy, request) =>
+      proxy.listListeners({ recursive: recursiveOf(request) }).map((dump) => withBound(proxy, dump)),
   },
   {
     method: 'POST',
@@ -146,7 +156,8 @@ export const ROUTES: readonly Route[] = [
     operationId: 'getListener',
     summary: 'One listener',
     queryRecursive: true,
-    handler: (proxy, request) => proxy.getListener(name(request), { recursive: recursiveOf(request) }),
+    handler: (proxy, request) =>
+      withBound(proxy, proxy.getListener(name(request), { recursive: recursiveOf(request) })),
   },
   {
     method: 'DELETE',

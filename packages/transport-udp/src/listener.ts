@@ -23,6 +23,7 @@ import {
   bindSocket,
   closeQuietly,
   connectSocket,
+  literalFirstLookup,
   openSocket,
   socketTypeFor,
   wildcardAddress,
@@ -152,7 +153,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
   private async startServer(): Promise<void> {
     const filterAddress = this.spec.connect?.address;
     if (filterAddress !== undefined) this.filterAddresses = await this.resolveFilter(filterAddress);
-    const socket = openSocket({ type: this.socketType });
+    const socket = openSocket({ type: this.socketType, lookup: literalFirstLookup });
     try {
       await bindSocket(socket, this.spec.port, this.bindAddress);
     } catch (error) {

@@ -18,8 +18,8 @@ it('debug', async () => {
   for (let i = 0; i < 20; i++) client.conduit.write(Buffer.from(`a${i}`));
   second.conduit.write(Buffer.from('b0'));
   const server = new Recorder((await accepted.next(0)).conduit);
-  console.log('got first');
-  const server2 = new Recorder((await accepted.next(1)).conduit);
+  console.log('got first', server.chunks.length, (listener as unknown as {peers: Map<string, unknown>}).peers.size);
+  console.log([...(listener as unknown as {peers: Map<string, unknown>}).peers.keys()], accepted.connections.length); const server2 = new Recorder((await accepted.next(1)).conduit);
   console.log('got second', server2.chunks.map(String));
   await new Promise((r) => setTimeout(r, 300));
   console.log(server.chunks.map(String), client.closed, client.closeError, server.closed, accepted.connections.length);

@@ -282,10 +282,14 @@ describe('UnixDomainSocket dgram mode', () => {
     second.conduit.write(Buffer.from('b0'));
     const sessionA = new Recorder(track((await accepted.next(0)).conduit));
     const sessionB = new Recorder(track((await accepted.next(1)).conduit));
+    console.log('sessions', sessionA.chunks.length, sessionB.chunks.length);
     await Promise.all([sessionA.untilMessages(20), sessionB.untilMessages(1)]);
+    console.log('got all');
     expect(accepted.connections).toHaveLength(2);
     expect(asText(sessionA.chunks)).toEqual([...Array(20).keys()].map((i) => `a${i}`));
-    sessionB.conduit.write(Buffer.from('to b'));
+    console.log('write', sessionB.conduit.write(Buffer.from('to b')), sessionA.conduit.write(Buffer.from('to a')));
+    await new Promise((r) => setTimeout(r, 300));
+    console.log(first.chunks.map(String), second.chunks.map(String), sessionB.closed, sessionB.closeError, first.closed, second.closed);
     await second.untilMessages(1);
     expect(second.chunks[0]?.toString()).toBe('to b');
     expect(first.chunks).toHaveLength(0);
