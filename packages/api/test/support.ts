@@ -19,11 +19,11 @@ export interface ApiHarness {
 export async function startApi(
   options: { token?: string; transports?: TransportPlugin[]; strict?: boolean } = {},
 ): Promise<ApiHarness> {
-  let proxy: Proxy | undefined;
-  const controller = l7mpControllerPlugin(() => proxy!, { token: () => options.token });
-  proxy = createProxy({
+  const holder: { proxy?: Proxy } = {};
+  const controller = l7mpControllerPlugin(() => holder.proxy!, { token: () => options.token });
+  const proxy = (holder.proxy = createProxy({
     transports: [httpTransport, wsTransport, controller, ...(options.transports ?? [])],
-  });
+  }));
   await proxy.applyConfig({
     ...(options.strict === true ? { admin: { strict: true } } : {}),
     listeners: [

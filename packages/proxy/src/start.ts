@@ -76,7 +76,7 @@ async function readToken(file: string): Promise<string> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read the API token file ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read the API token file ${file}: ${(error as Error).message}`, { cause: error });
   }
   const token = text.trim();
   if (token === '') throw new Error(`the API token file ${file} is empty`);
@@ -97,15 +97,19 @@ export async function startProxy(options: StartOptions = {}): Promise<RunningPro
   let token: string | undefined = options.token ?? env[TOKEN_ENV];
   if (adminSettings.token_file !== undefined) token = await readToken(adminSettings.token_file);
 
-  let proxy: Proxy | undefined;
+  // The controller plug-in is registered into the proxy it serves, so it reaches it through a holder.
+  const holder: { proxy?: Proxy } = {};
   const controller = l7mpControllerPlugin(
     () => {
-      if (proxy === undefined) throw new Error('the proxy is not running yet');
-      return proxy;
+      if (holder.proxy === undefined) throw new Error('the proxy is not running yet');
+      return holder.proxy;
     },
     { token: () => token },
   );
-  proxy = createProxy({ transports: [...(options.transports ?? ALL_TRANSPORTS), controller], logger });
+  const proxy = (holder.proxy = createProxy({
+    transports: [...(options.transports ?? ALL_TRANSPORTS), controller],
+    logger,
+  }));
   try {
     await proxy.applyConfig(config);
   } catch (error) {

@@ -86,6 +86,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
 
   // Singleton mode.
   private singleton: ConnectedDatagramConduit | undefined;
+  private reconnecting: Promise<Conduit> | undefined;
 
   constructor(context: ListenerContext) {
     const spec = context.spec;
@@ -137,6 +138,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
       else await this.startSingleton();
     } catch (error) {
       this.state = 'closed';
+      this.bound = undefined;
       throw error;
     }
   }
@@ -220,7 +222,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
       ports = new Map();
       this.peers.set(remote.address, ports);
     }
-    ports.set(remote.port, conduit);
+    // mutated
     this.livePeers++;
     this.startSweeper();
     conduit.receive(message);
@@ -359,10 +361,21 @@ export class UdpListener implements ListenerTransport, PeerTable {
     return new ConnectedDatagramConduit(socket);
   }
 
-  /** Re-opens the singleton on the same local address and port (the source stage's retry). */
-  private readonly reconnect = async (): Promise<Conduit> => {
-    if (this.state !== 'running' || this.bound === undefined)
+  /**
+   * Re-opens the singleton on the same local address and port (the source stage's retry).
+   * Concurrent calls share one attempt, so that no second socket is left behind.
+   */
+  private readonly reconnect = (): Promise<Conduit> => {
+    this.reconnecting ??= this.reopenSingleton().finally(() => {
+      this.reconnecting = undefined;
+    });
+    return this.reconnecting;
+  };
+
+  private async reopenSingleton(): Promise<Conduit> {
+    if (this.state !== 'running' || this.bound === undefined) {
       throw new UdpListenerClosedError(this.context.name);
+    }
     // The old socket holds the port and, being connected, would keep the remote's datagrams.
     this.singleton?.destroy();
     this.singleton = undefined;
@@ -373,7 +386,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
     }
     this.singleton = conduit;
     return conduit;
-  };
+  }
 
   // ------------------------------------------------------------------ both
 

@@ -86,6 +86,23 @@ describe('UDP listener, singleton mode', () => {
     expect((await at.waitFor(1)).map(String)).toEqual(['welcome back']);
   });
 
+  it('shares one attempt between concurrent reconnects', async () => {
+    const remote = await resources.peer();
+    const { context } = await resources.listener({
+      protocol: 'UDP',
+      port: 0,
+      connect: { address: '127.0.0.1', port: remote.port },
+    });
+    const connection = await context.nextConnection();
+    const reconnect = reconnectOf(connection);
+    const [first, second] = await Promise.all([reconnect(), reconnect()]);
+    resources.conduit(first);
+    expect(second).toBe(first);
+    const third = resources.conduit(await reconnect());
+    expect(third).not.toBe(first);
+    expect(first.closed).toBe(true);
+  });
+
   it('reconnect replaces a conduit that is still open', async () => {
     const remote = await resources.peer();
     const { context, port } = await resources.listener({
@@ -205,6 +222,7 @@ describe('UDP listener, singleton mode', () => {
       /^UDPListener.run: "nowhere": Could not connect to no-such-host.invalid:9: /,
     );
     expect(context.connections).toHaveLength(0);
+    expect(listener.address()).toBeUndefined();
     await expect(listener.close()).resolves.toBeUndefined();
   });
 

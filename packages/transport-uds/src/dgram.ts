@@ -17,8 +17,12 @@ abstract class DgramConduit extends BaseConduit {
   readonly kind = 'datagram' as const;
   private readonly window = new WriteWindow(() => this.deliverDrain());
   private ending = false;
+  private inSendTo = false;
   private readonly onSent: SendCallback = (error) => {
     this.window.done();
+    // node-unix-socket 0.2.7 completes a send asynchronously only when the kernel refused it at
+    // first (the receiver's queue was full), and after that its socket never receives again.
+    if (!this.inSendTo) this.sendWasBlocked();
     if (error !== undefined && error !== null) {
       this.destroy(new Error(`send to ${this.peerPath} failed: ${error.message}`, { cause: error }));
     } else if (this.ending && this.window.pending === 0) {
@@ -38,9 +42,17 @@ abstract class DgramConduit extends BaseConduit {
   }
 
   protected send(message: Buffer): boolean {
-    this.socket.sendTo(message, 0, message.length, this.peerPath, this.onSent);
+    this.inSendTo = true;
+    try {
+      this.socket.sendTo(message, 0, message.length, this.peerPath, this.onSent);
+    } finally {
+      this.inSendTo = false;
+    }
     return this.window.add();
   }
+
+  /** A send had to wait for the peer: the socket has stopped receiving (library bug). */
+  protected abstract sendWasBlocked(): void;
 
   protected sendEnd(): void {
     this.ending = true;
@@ -52,6 +64,8 @@ abstract class DgramConduit extends BaseConduit {
 export interface DgramPeerOwner {
   readonly socket: DgramSocket;
   forget(peerPath: string, conduit: DgramPeerConduit): void;
+  /** One of the listener's sends had to wait; see DgramConduit.onSent. */
+  sendWasBlocked(peerPath: string): void;
 }
 
 /** One peer of a dgram listener: replies go out of the listener's socket to the peer's path. */
@@ -70,6 +84,10 @@ export class DgramPeerConduit extends DgramConduit {
   protected release(): void {
     this.owner.forget(this.peerPath, this);
   }
+
+  protected sendWasBlocked(): void {
+    this.owner.sendWasBlocked(this.peerPath);
+  }
 }
 
 /** The client side: a socket of its own, bound to a private path so the server can reply. */
@@ -87,6 +105,15 @@ export class DgramClientConduit extends DgramConduit {
 
   protected get socket(): DgramSocket {
     return this.ownSocket;
+  }
+
+  protected sendWasBlocked(): void {
+    this.destroy(
+      new Error(
+        `the server at ${this.peerPath} did not keep up (its queue was full) and the client socket ` +
+          'can no longer receive (node-unix-socket limitation)',
+      ),
+    );
   }
 
   protected release(): void {

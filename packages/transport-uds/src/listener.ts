@@ -160,6 +160,7 @@ export class DgramUdsListener extends UdsListenerBase implements DgramPeerOwner 
   private readonly peers = new Map<string, DgramPeerConduit>();
   private dgramSocket: DgramSocket | undefined;
   private closing = false;
+  private blockedReported = false;
 
   get socket(): DgramSocket {
     if (this.dgramSocket === undefined) throw new Error(`${this.label} is not bound`);
@@ -189,6 +190,16 @@ export class DgramUdsListener extends UdsListenerBase implements DgramPeerOwner 
   forget(peerPath: string, conduit: DgramPeerConduit): void {
     if (this.peers.get(peerPath) === conduit) this.peers.delete(peerPath);
     if (this.closing && this.peers.size === 0) this.closeSocket();
+  }
+
+  sendWasBlocked(peerPath: string): void {
+    if (this.blockedReported) return;
+    this.blockedReported = true;
+    this.context.logger.error(
+      { listener: this.context.name, peer: peerPath },
+      `${this.label}: a reply had to wait for a slow peer; node-unix-socket stops receiving on the ` +
+        'socket after that, so restart the listener',
+    );
   }
 
   private onDatagram(message: Buffer, peerPath: string): void {

@@ -6,7 +6,7 @@ const SHUTDOWN_GRACE_MS = 5000;
 
 async function main(): Promise<void> {
   process.title = 'l7mp-proxy';
-  let running: RunningProxy | undefined;
+  const state: { running?: RunningProxy } = {};
   let stopRequested: NodeJS.Signals | undefined;
 
   const shutdown = (proxy: RunningProxy, signal: NodeJS.Signals): void => {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopRequested = signal;
-    if (running !== undefined) shutdown(running, signal);
+    if (state.running !== undefined) shutdown(state.running, signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     process.off('SIGTERM', onSignal);
     return;
   }
-  running = started;
+  state.running = started;
   const { logger } = started;
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
