@@ -127,7 +127,12 @@ describe('length-prefixed framing', () => {
   it('delivers a frame inside one chunk as a view of that chunk (no copy)', () => {
     const chunk = framer.encode(Buffer.from('zero-copy'));
     let seen: Buffer | undefined;
-    framer.createDecoder((m) => (seen = m), () => undefined).push(chunk);
+    framer
+      .createDecoder(
+        (m) => (seen = m),
+        () => undefined,
+      )
+      .push(chunk);
     expect(seen?.buffer).toBe(chunk.buffer);
   });
 

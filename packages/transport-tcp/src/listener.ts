@@ -42,7 +42,12 @@ export class TcpListener implements ListenerTransport {
     return new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
         server.close();
-        reject(new TcpListenError(`TCP listener "${this.context.name}": cannot listen on ${where}: ${error.message}`, error));
+        reject(
+          new TcpListenError(
+            `TCP listener "${this.context.name}": cannot listen on ${where}: ${error.message}`,
+            error,
+          ),
+        );
       };
       server.once('error', onError);
       server.listen({ port: this.spec.port, host: this.spec.address }, () => {

@@ -128,7 +128,11 @@ export class Recorder {
 }
 
 /** Writes `total` bytes in chunks, honouring write() === false by waiting for drain. */
-export async function writeWithBackpressure(recorder: Recorder, payload: Buffer, chunkSize: number): Promise<number> {
+export async function writeWithBackpressure(
+  recorder: Recorder,
+  payload: Buffer,
+  chunkSize: number,
+): Promise<number> {
   let waits = 0;
   for (let offset = 0; offset < payload.length; offset += chunkSize) {
     const ok = recorder.conduit.write(payload.subarray(offset, offset + chunkSize));

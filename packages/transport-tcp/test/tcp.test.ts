@@ -3,7 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { ClusterSpec, ListenerSpec } from '@l7mp/config';
-import { type Conduit, ConnectError, ConnectTimeoutError, FramingError, type ListenerTransport } from '@l7mp/core';
+import {
+  type Conduit,
+  ConnectError,
+  ConnectTimeoutError,
+  FramingError,
+  type ListenerTransport,
+} from '@l7mp/core';
 import { TcpCluster, TcpListener, TcpListenError, tcpTransport } from '@l7mp/transport-tcp';
 import { AcceptQueue, clusterContext, randomMessages, Recorder, writeWithBackpressure } from './helpers';
 
@@ -80,9 +86,13 @@ describe('tcpTransport plugin', () => {
   });
 
   it('rejects a spec of another protocol', () => {
-    expect(() => new TcpCluster(clusterContext('c', { protocol: 'UDP', port: 1 }))).toThrow(/given a UDP spec/);
+    expect(() => new TcpCluster(clusterContext('c', { protocol: 'UDP', port: 1 }))).toThrow(
+      /given a UDP spec/,
+    );
     const accepted = new AcceptQueue();
-    expect(() => new TcpListener(accepted.context('l', { protocol: 'UDP', port: 1 }))).toThrow(/given a UDP spec/);
+    expect(() => new TcpListener(accepted.context('l', { protocol: 'UDP', port: 1 }))).toThrow(
+      /given a UDP spec/,
+    );
   });
 });
 
@@ -258,17 +268,23 @@ describe('TCP listener start and close', () => {
   it('rejects when the port is taken and leaves nothing bound', async () => {
     const { port } = await startListener();
     const accepted = new AcceptQueue();
-    const second = new TcpListener(accepted.context('clash', { protocol: 'TCP', port, address: '127.0.0.1' }));
+    const second = new TcpListener(
+      accepted.context('clash', { protocol: 'TCP', port, address: '127.0.0.1' }),
+    );
     const failure = second.start();
     await expect(failure).rejects.toBeInstanceOf(TcpListenError);
-    await expect(failure).rejects.toThrow(new RegExp(`TCP listener "clash": cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    await expect(failure).rejects.toThrow(
+      new RegExp(`TCP listener "clash": cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
+    );
     expect(second.address()).toBeUndefined();
     await second.close();
   });
 
   it('rejects a bad bind address', async () => {
     const accepted = new AcceptQueue();
-    const listener = new TcpListener(accepted.context('bad', { protocol: 'TCP', port: 0, address: '192.0.2.123' }));
+    const listener = new TcpListener(
+      accepted.context('bad', { protocol: 'TCP', port: 0, address: '192.0.2.123' }),
+    );
     await expect(listener.start()).rejects.toThrow(/cannot listen on 192\.0\.2\.123:0: .*EADDRNOTAVAIL/);
   });
 
@@ -349,7 +365,9 @@ describe('TCP cluster connect failures', () => {
   it('rejects at once when the request was aborted before', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(cluster().connect(request(1, { signal: controller.signal }))).rejects.toThrow(/connect aborted/);
+    await expect(cluster().connect(request(1, { signal: controller.signal }))).rejects.toThrow(
+      /connect aborted/,
+    );
   });
 
   it('rejects an endpoint without an address, or no endpoint at all', async () => {
@@ -365,7 +383,12 @@ describe('TCP cluster connect failures', () => {
     const { accepted, port } = await startListener();
     const tcp = cluster({ port, bind: { address: '127.0.0.1' } });
     const base = request(port);
-    track(await tcp.connect({ ...base, endpoint: { name: 'no-port', spec: { address: '127.0.0.1' }, weight: 1 } }));
+    track(
+      await tcp.connect({
+        ...base,
+        endpoint: { name: 'no-port', spec: { address: '127.0.0.1' }, weight: 1 },
+      }),
+    );
     const incoming = await accepted.next(0);
     track(incoming.conduit);
     expect((incoming.metadata as { TCP: { dst_port: number } }).TCP.dst_port).toBe(port);

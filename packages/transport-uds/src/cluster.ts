@@ -35,7 +35,9 @@ export class UdsCluster implements ClusterTransport {
 
   constructor(private readonly context: ClusterContext) {
     if (context.spec.protocol !== 'UnixDomainSocket') {
-      throw new TypeError(`UnixDomainSocket cluster "${context.name}" was given a ${context.spec.protocol} spec`);
+      throw new TypeError(
+        `UnixDomainSocket cluster "${context.name}" was given a ${context.spec.protocol} spec`,
+      );
     }
     this.spec = context.spec;
     this.mode = this.spec.mode ?? 'stream';
@@ -50,7 +52,9 @@ export class UdsCluster implements ClusterTransport {
     const path = typeof address === 'string' && address !== '' ? address : this.spec.filename;
     if (path === undefined) {
       const which = endpoint === undefined ? 'no endpoint' : `endpoint "${endpoint.name}"`;
-      return Promise.reject(new ConnectError(`${this.label}: ${which} has no socket path and the cluster no filename`));
+      return Promise.reject(
+        new ConnectError(`${this.label}: ${which} has no socket path and the cluster no filename`),
+      );
     }
     const what = `${this.label}: ${endpoint === undefined ? '' : `endpoint "${endpoint.name}" `}(${path})`;
     switch (this.mode) {
@@ -85,7 +89,8 @@ export class UdsCluster implements ClusterTransport {
         if (abandoned) return;
         if (state === 'missing') fail(new Error('no socket file at this path'));
         else if (state === 'stale') fail(new Error('no socket is bound to this path (stale socket file)'));
-        else if (state === 'accepting') fail(new Error('a stream socket listens on this path, not a dgram one'));
+        else if (state === 'accepting')
+          fail(new Error('a stream socket listens on this path, not a dgram one'));
         else {
           try {
             succeed(openDgramClient(path));

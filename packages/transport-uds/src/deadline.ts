@@ -16,7 +16,8 @@ export function connectWithDeadline(
   }
   return new Promise<Conduit>((resolve, reject) => {
     let settled = false;
-    let abandon: (() => void) | undefined;
+    // Filled in once the attempt has started; a deadline cannot fire before that.
+    const running: { abandon?: () => void } = {};
     const settle = () => {
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
@@ -25,7 +26,7 @@ export function connectWithDeadline(
     const giveUp = (error: Error) => {
       if (settled) return;
       settle();
-      abandon?.();
+      running.abandon?.();
       reject(error);
     };
     const onAbort = () => giveUp(new ConnectError(`${what}: connect aborted`, { cause: signal.reason }));
@@ -34,7 +35,7 @@ export function connectWithDeadline(
         ? setTimeout(() => giveUp(new ConnectTimeoutError(what, request.timeoutMs)), request.timeoutMs)
         : undefined;
     signal.addEventListener('abort', onAbort, { once: true });
-    abandon = attempt(
+    running.abandon = attempt(
       (conduit) => {
         if (settled) {
           conduit.destroy();

@@ -20,6 +20,7 @@ abstract class DgramConduit extends BaseConduit {
   private inSendTo = false;
   private readonly onSent: SendCallback = (error) => {
     this.window.done();
+    this.sendFinished();
     // node-unix-socket 0.2.7 completes a send asynchronously only when the kernel refused it at
     // first (the receiver's queue was full), and after that its socket never receives again.
     if (!this.inSendTo) this.sendWasBlocked();
@@ -43,16 +44,32 @@ abstract class DgramConduit extends BaseConduit {
 
   protected send(message: Buffer): boolean {
     this.inSendTo = true;
+    this.sendStarted();
     try {
       this.socket.sendTo(message, 0, message.length, this.peerPath, this.onSent);
+    } catch (error) {
+      // No callback will come for a send that threw (closed socket): undo the count.
+      this.sendFinished();
+      throw error;
     } finally {
       this.inSendTo = false;
     }
     return this.window.add();
   }
 
+  protected sendStarted(): void {}
+
   /** A send had to wait for the peer: the socket has stopped receiving (library bug). */
   protected abstract sendWasBlocked(): void;
+  /**
+   * Called after each send completes. node-unix-socket 0.2.7 crashes the process (double free)
+   * when a socket is closed while sends are queued, so sockets close only once this says none are.
+   */
+  protected abstract sendFinished(): void;
+
+  protected get pendingSends(): number {
+    return this.window.pending;
+  }
 
   protected sendEnd(): void {
     this.ending = true;
@@ -63,6 +80,9 @@ abstract class DgramConduit extends BaseConduit {
 /** What a dgram listener offers its per-peer conduits. */
 export interface DgramPeerOwner {
   readonly socket: DgramSocket;
+  /** Sends through the owner's socket are counted so that it is never closed under them. */
+  sendStarted(): void;
+  sendFinished(): void;
   forget(peerPath: string, conduit: DgramPeerConduit): void;
   /** One of the listener's sends had to wait; see DgramConduit.onSent. */
   sendWasBlocked(peerPath: string): void;
@@ -87,6 +107,14 @@ export class DgramPeerConduit extends DgramConduit {
 
   protected sendWasBlocked(): void {
     this.owner.sendWasBlocked(this.peerPath);
+  }
+
+  protected override sendStarted(): void {
+    this.owner.sendStarted();
+  }
+
+  protected sendFinished(): void {
+    this.owner.sendFinished();
   }
 }
 
@@ -116,7 +144,19 @@ export class DgramClientConduit extends DgramConduit {
     );
   }
 
+  private closeWanted = false;
+
+  protected sendFinished(): void {
+    if (this.closeWanted && this.pendingSends === 0) this.closeSocket();
+  }
+
   protected release(): void {
+    if (this.pendingSends === 0) this.closeSocket();
+    else this.closeWanted = true;
+  }
+
+  private closeSocket(): void {
+    this.closeWanted = false;
     this.ownSocket.close();
     try {
       // Synchronous so the file is gone when close is reported; once per connection only.
@@ -143,7 +183,9 @@ export function openDgramClient(serverPath: string): Conduit {
     socket.bind(ownPath);
   } catch (error) {
     socket.close();
-    throw new Error(`cannot bind the client socket ${ownPath}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot bind the client socket ${ownPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return new DgramClientConduit(socket, ownPath, serverPath);
 }

@@ -32,7 +32,9 @@ abstract class UdsListenerBase implements ListenerTransport {
 
   constructor(protected readonly context: ListenerContext) {
     if (context.spec.protocol !== 'UnixDomainSocket') {
-      throw new TypeError(`UnixDomainSocket listener "${context.name}" was given a ${context.spec.protocol} spec`);
+      throw new TypeError(
+        `UnixDomainSocket listener "${context.name}" was given a ${context.spec.protocol} spec`,
+      );
     }
     this.spec = context.spec;
     this.label = `UnixDomainSocket listener "${context.name}"`;
@@ -48,7 +50,10 @@ abstract class UdsListenerBase implements ListenerTransport {
     try {
       await this.bind();
     } catch (error) {
-      throw new UdsListenError(`${this.label}: cannot listen on ${this.path}: ${(error as Error).message}`, error);
+      throw new UdsListenError(
+        `${this.label}: cannot listen on ${this.path}: ${(error as Error).message}`,
+        error,
+      );
     }
     this.bound = true;
   }
@@ -115,7 +120,9 @@ export class StreamUdsListener extends UdsListenerBase {
       server.listen({ path: this.path }, () => {
         server.removeListener('error', onError);
         server.on('error', (error) => this.logError(error));
-        server.on('connection', (socket: Socket) => this.offer(new NetSocketConduit(socket, { framer: this.framer })));
+        server.on('connection', (socket: Socket) =>
+          this.offer(new NetSocketConduit(socket, { framer: this.framer })),
+        );
         this.server = server;
         resolve();
       });
@@ -161,6 +168,8 @@ export class DgramUdsListener extends UdsListenerBase implements DgramPeerOwner 
   private dgramSocket: DgramSocket | undefined;
   private closing = false;
   private blockedReported = false;
+  private sendsInFlight = 0;
+  private closeWanted = false;
 
   get socket(): DgramSocket {
     if (this.dgramSocket === undefined) throw new Error(`${this.label} is not bound`);
@@ -192,6 +201,15 @@ export class DgramUdsListener extends UdsListenerBase implements DgramPeerOwner 
     if (this.closing && this.peers.size === 0) this.closeSocket();
   }
 
+  sendStarted(): void {
+    this.sendsInFlight++;
+  }
+
+  sendFinished(): void {
+    this.sendsInFlight--;
+    if (this.closeWanted && this.sendsInFlight === 0) this.closeSocket();
+  }
+
   sendWasBlocked(peerPath: string): void {
     if (this.blockedReported) return;
     this.blockedReported = true;
@@ -221,6 +239,12 @@ export class DgramUdsListener extends UdsListenerBase implements DgramPeerOwner 
   }
 
   private closeSocket(): void {
+    // Never under queued sends: node-unix-socket would crash the process (see DgramConduit).
+    if (this.sendsInFlight > 0) {
+      this.closeWanted = true;
+      return;
+    }
+    this.closeWanted = false;
     this.dgramSocket?.close();
     this.dgramSocket = undefined;
   }

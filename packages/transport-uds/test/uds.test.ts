@@ -48,9 +48,18 @@ async function startListener(mode: Mode, framing?: Framing) {
   return { listener, accepted, path };
 }
 
-function cluster(mode: Mode, framing?: Framing, extra: Partial<Extract<ClusterSpec, { protocol: 'UnixDomainSocket' }>> = {}) {
+function cluster(
+  mode: Mode,
+  framing?: Framing,
+  extra: Partial<Extract<ClusterSpec, { protocol: 'UnixDomainSocket' }>> = {},
+) {
   return new UdsCluster(
-    clusterContext('uds-out', { protocol: 'UnixDomainSocket', mode, ...(framing ? { framing } : {}), ...extra }),
+    clusterContext('uds-out', {
+      protocol: 'UnixDomainSocket',
+      mode,
+      ...(framing ? { framing } : {}),
+      ...extra,
+    }),
   );
 }
 
@@ -106,9 +115,13 @@ describe('udsTransport plugin', () => {
   });
 
   it('rejects a spec of another protocol', () => {
-    expect(() => new UdsCluster(clusterContext('c', { protocol: 'TCP', port: 1 }))).toThrow(/given a TCP spec/);
+    expect(() => new UdsCluster(clusterContext('c', { protocol: 'TCP', port: 1 }))).toThrow(
+      /given a TCP spec/,
+    );
     const accepted = new AcceptQueue();
-    expect(() => createUdsListener(accepted.context('l', { protocol: 'TCP', port: 1 }))).toThrow(/given a TCP spec/);
+    expect(() => createUdsListener(accepted.context('l', { protocol: 'TCP', port: 1 }))).toThrow(
+      /given a TCP spec/,
+    );
   });
 });
 
@@ -132,7 +145,7 @@ describe.each(['stream', 'seqpacket', 'dgram'] as const)('UnixDomainSocket %s mo
     const { listener } = listenerFor(path, mode);
     await listener.start();
     cleanups.push(() => listener.close());
-    expect(listener.address()).toEqual({ path });
+    expect(listener.address?.()).toEqual({ path });
     track(await cluster(mode).connect(request(path)));
   });
 
@@ -141,7 +154,7 @@ describe.each(['stream', 'seqpacket', 'dgram'] as const)('UnixDomainSocket %s mo
     const { listener } = listenerFor(path, mode);
     await expect(listener.start()).rejects.toBeInstanceOf(UdsListenError);
     await expect(listener.start()).rejects.toThrow(`address in use: another socket is bound to ${path}`);
-    expect(listener.address()).toBeUndefined();
+    expect(listener.address?.()).toBeUndefined();
     expect(existsSync(path)).toBe(true);
     track(await cluster(mode).connect(request(path)));
   });
@@ -150,7 +163,9 @@ describe.each(['stream', 'seqpacket', 'dgram'] as const)('UnixDomainSocket %s mo
     const path = join(dir, 'precious.txt');
     writeFileSync(path, 'keep me');
     const { listener } = listenerFor(path, mode);
-    await expect(listener.start()).rejects.toThrow(`${path} exists and is not a socket; refusing to replace it`);
+    await expect(listener.start()).rejects.toThrow(
+      `${path} exists and is not a socket; refusing to replace it`,
+    );
     expect(readFileSync(path, 'utf8')).toBe('keep me');
   });
 
@@ -159,14 +174,16 @@ describe.each(['stream', 'seqpacket', 'dgram'] as const)('UnixDomainSocket %s mo
     expect(existsSync(path)).toBe(true);
     await listener.close();
     expect(existsSync(path)).toBe(false);
-    expect(listener.address()).toBeUndefined();
+    expect(listener.address?.()).toBeUndefined();
     await expect(cluster(mode).connect(request(path))).rejects.toBeInstanceOf(ConnectError);
   });
 
   it('reports a missing socket as a connect error naming the endpoint and path', async () => {
     const path = join(dir, 'nobody.sock');
     await expect(cluster(mode).connect(request(path))).rejects.toThrow(
-      new RegExp(`UnixDomainSocket cluster "uds-out": endpoint "ep-1" \\(${path.replace(/[.]/g, '\\.')}\\): \\S`),
+      new RegExp(
+        `UnixDomainSocket cluster "uds-out": endpoint "ep-1" \\(${path.replace(/[.]/g, '\\.')}\\): \\S`,
+      ),
     );
   });
 
@@ -354,7 +371,9 @@ describe('UnixDomainSocket dgram mode', () => {
 
   it('refuses to connect to a stream socket or a stale file', async () => {
     const { path } = await startListener('stream');
-    await expect(cluster('dgram').connect(request(path))).rejects.toThrow(/a stream socket listens on this path/);
+    await expect(cluster('dgram').connect(request(path))).rejects.toThrow(
+      /a stream socket listens on this path/,
+    );
     const stale = join(dir, 'stale.sock');
     staleSocketFile(stale);
     await expect(cluster('dgram').connect(request(stale))).rejects.toThrow(/stale socket file/);
