@@ -222,7 +222,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
       ports = new Map();
       this.peers.set(remote.address, ports);
     }
-    // mutated
+    ports.set(remote.port, conduit);
     this.livePeers++;
     this.startSweeper();
     conduit.receive(message);

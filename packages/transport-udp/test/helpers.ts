@@ -59,6 +59,19 @@ export class Resources {
     return new RawPeer(socket);
   }
 
+  /** A raw peer bound to a given port on 127.0.0.1 (e.g. a remote coming back). */
+  async peerOn(port: number): Promise<RawPeer> {
+    const socket = this.track(createSocket('udp4'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, '127.0.0.1', () => {
+        socket.removeListener('error', reject);
+        resolve();
+      });
+    });
+    return new RawPeer(socket);
+  }
+
   /** A UDP echo server on loopback. */
   async echoServer(type: SocketType = 'udp4'): Promise<RawPeer> {
     const peer = await this.peer(type);
