@@ -1,1 +1,2 @@
-export {};
+export { ingressRole, type IngressOptions } from './ingress';
+export { ingressConfig, DEFAULT_METRICS_PORT, type IngressConfigOptions } from './config';

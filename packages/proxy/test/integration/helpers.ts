@@ -79,7 +79,10 @@ export async function waitFor(
 export async function within<T>(promise: Promise<T>, what: string, timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -328,7 +331,7 @@ export async function wsServer(
       }),
   );
   const address = server.address();
-  return { server, port: typeof address === 'object' ? address.port : 0, clients, paths };
+  return { server, port: address !== null && typeof address === 'object' ? address.port : 0, clients, paths };
 }
 
 export function toBuffer(data: RawData): Buffer {
@@ -366,12 +369,20 @@ export interface TcpClient {
   closed: Promise<void>;
 }
 
-/** A TCP (or Unix stream) client connected to the proxy. */
+/**
+ * A TCP (or Unix stream) client connected to the proxy. With `allowHalfOpen` it does not answer
+ * the proxy's half-close with its own, like a client that still has something to say.
+ */
 export async function tcpClient(
   resources: Resources,
   target: { port: number } | { path: string },
+  options: { allowHalfOpen?: boolean } = {},
 ): Promise<TcpClient> {
-  const socket = 'port' in target ? netConnect(target.port, LOOPBACK) : netConnect(target.path);
+  const allowHalfOpen = options.allowHalfOpen ?? false;
+  const socket =
+    'port' in target
+      ? netConnect({ port: target.port, host: LOOPBACK, allowHalfOpen })
+      : netConnect({ path: target.path, allowHalfOpen });
   const data = new ByteCollector();
   socket.on('data', (chunk: Buffer) => data.push(chunk));
   socket.on('end', () => data.markEnded());

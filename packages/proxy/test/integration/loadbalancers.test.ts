@@ -145,7 +145,8 @@ describe('load balancers over real TCP and UDP echo servers', () => {
       // Two sessions (two client ports) per address.
       byAddress.set(address, [await udpTag(port, address), await udpTag(port, address)]);
     }
-    for (const [address, tags] of byAddress) expect({ address, same: tags[0] === tags[1] }).toEqual({ address, same: true });
+    for (const [address, tags] of byAddress)
+      expect({ address, same: tags[0] === tags[1] }).toEqual({ address, same: true });
     const used = new Set([...byAddress.values()].map((tags) => tags[0]));
     expect([...used].sort()).toEqual(['A', 'B']);
   });
@@ -208,7 +209,8 @@ describe('load balancers over real TCP and UDP echo servers', () => {
         client.ws.close();
       }
     }
-    for (const [tenant, seen] of endpointOf) expect({ tenant, endpoints: seen.size }).toEqual({ tenant, endpoints: 1 });
+    for (const [tenant, seen] of endpointOf)
+      expect({ tenant, endpoints: seen.size }).toEqual({ tenant, endpoints: 1 });
     const used = new Set([...endpointOf.values()].flatMap((seen) => [...seen]));
     expect([...used].sort()).toEqual(['A', 'B']);
   });

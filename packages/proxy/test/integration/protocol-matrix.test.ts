@@ -206,7 +206,8 @@ describe('each cluster protocol behind a TCP or WebSocket listener, to a real ec
     });
     const client = await wsClient(resources, port);
     for (const message of MESSAGES) client.ws.send(message);
-    for (const message of MESSAGES) expect(await client.inbox.next('the seqpacket echo via WS')).toEqual(message);
+    for (const message of MESSAGES)
+      expect(await client.inbox.next('the seqpacket echo via WS')).toEqual(message);
     expect(server.received).toEqual(MESSAGES);
     expect(await client.inbox.staysEmpty(100)).toBe(true);
   });
@@ -279,7 +280,10 @@ describe('each cluster protocol behind a TCP or WebSocket listener, to a real ec
       spec: {
         protocol: 'JSONSocket',
         transport: { protocol: 'WebSocket', port: server.port },
-        header: [{ set: { key: 'service', value: 'echo' } }, { path: { from: '/HTTP/url/path', to: '/path' } }],
+        header: [
+          { set: { key: 'service', value: 'echo' } },
+          { path: { from: '/HTTP/url/path', to: '/path' } },
+        ],
       },
       endpoints: [{ name: 'jsonsocket-echo', spec: { address: LOOPBACK } }],
     });

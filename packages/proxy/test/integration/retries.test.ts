@@ -193,7 +193,7 @@ describe('reconnects of a live session (disconnect, always)', () => {
     client.data.clear();
     client.socket.write('during');
     await waitFor(() => destinationEndpoint(proxy, session) === 'B', 'the session to reach B');
-    expect((await client.data.waitBytes('B:during'.length)).toString()).toBe('B:during');
+    expect((await client.data.waitBytes('B:during'.length, 1500)).toString()).toBe('B:during');
   });
 
   it('a UDP endpoint whose socket closed is detected (ICMP) and the session moves on', async () => {
@@ -217,7 +217,10 @@ describe('reconnects of a live session (disconnect, always)', () => {
           rules: [
             {
               action: {
-                route: { destination: 'backend', retry: { retry_on: 'disconnect', num_retries: 1, timeout: 300 } },
+                route: {
+                  destination: 'backend',
+                  retry: { retry_on: 'disconnect', num_retries: 1, timeout: 300 },
+                },
               },
             },
           ],
@@ -354,5 +357,28 @@ describe('reconnects of a live session (disconnect, always)', () => {
     expect(ended[0]?.error).toBeUndefined();
     expect(liveSessionNames(proxy)).toEqual([]);
     expect(await b.connections()).toBe(0);
+  });
+});
+
+describe('closing the proxy', () => {
+  it('releases the connections of sessions that already ended but still linger', async () => {
+    const a = await tcpEchoServer(resources, { tag: 'A:' });
+    const { proxy, port, ended } = await tcpProxy([{ name: 'A', port: a.port }], { retry_on: 'never' });
+    // This client keeps its side open after the proxy half-closes, so the proxy's socket lingers.
+    const client = await tcpClient(resources, { port }, { allowHalfOpen: true });
+    expect(await ask(client, 'one')).toBe('A');
+    await kill(a);
+    await client.data.waitEnd();
+    await waitFor(() => ended.length === 1, 'the session to end');
+    await proxy.close();
+    // A write to a socket the proxy has closed is answered with a reset, which closes the client.
+    const probe = setInterval(() => {
+      if (client.socket.writable) client.socket.write('?', () => undefined);
+    }, 50);
+    try {
+      await within(client.closed, 'the connection to be released by close()', 1000);
+    } finally {
+      clearInterval(probe);
+    }
   });
 });

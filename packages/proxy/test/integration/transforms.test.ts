@@ -64,7 +64,10 @@ describe('Logger', () => {
       await within(client.closed, 'the client to close');
     }
     const expected = 'kept\nin: first session\nin: second session\n';
-    await waitFor(() => readOrEmpty(logFile) === expected, `the log file to read ${JSON.stringify(expected)}`);
+    await waitFor(
+      () => readOrEmpty(logFile) === expected,
+      `the log file to read ${JSON.stringify(expected)}`,
+    );
   });
 
   it('a log file that cannot be opened fails the session instead of the proxy', async () => {
@@ -161,7 +164,9 @@ describe('Discard', () => {
     // Counted as soon as the proxy hands the bytes to the Discard cluster.
     let counted: number | undefined;
     const deadline = Date.now() + 3000;
-    while ((counted = await metricValue(proxy, 'l7mp_cluster_bytes_out_total', 'clusterName="discard"')) !== 1000) {
+    while (
+      (counted = await metricValue(proxy, 'l7mp_cluster_bytes_out_total', 'clusterName="discard"')) !== 1000
+    ) {
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
