@@ -154,6 +154,8 @@ export class Proxy {
   private readonly metrics: ProxyMetrics;
   private readonly events: ProxyEvents;
   private readonly liveSessions = new Map<string, Session>();
+  /** Ended sessions whose half-closed conduits have not closed yet; close() releases them. */
+  private readonly lingeringSessions = new Set<Session>();
   private readonly trackTimers = new Map<Session, NodeJS.Timeout>();
   private readonly warnedRoutes = new Set<string>();
   private readonly host: SessionHost;
@@ -184,6 +186,10 @@ export class Proxy {
         this.events.emit('session-end', session, error);
       },
       sessionDestroyed: (session, trackSeconds) => this.sessionDestroyed(session, trackSeconds),
+      sessionLingering: (session, lingering) => {
+        if (lingering) this.lingeringSessions.add(session);
+        else this.lingeringSessions.delete(session);
+      },
       unframedHop: (route, from, to) => {
         if (this.warnedRoutes.has(route)) return;
         this.warnedRoutes.add(route);
@@ -1112,6 +1118,7 @@ export class Proxy {
       ),
     );
     for (const session of [...this.liveSessions.values()]) session.destroyNow();
+    for (const session of [...this.lingeringSessions]) session.destroyNow();
     for (const session of [...this.trackTimers.keys()]) this.forgetSession(session);
     this.liveSessions.clear();
     const clusters = [...this.store.clusters.values()];

@@ -23,6 +23,8 @@ export interface SessionHost {
   sessionEnded(session: Session, error: Error | undefined): void;
   /** Torn down; the host keeps it listed for `trackSeconds`, then forgets it. */
   sessionDestroyed(session: Session, trackSeconds: number): void;
+  /** Half-closed conduits of an ended session wait to close (true) or are all gone (false). */
+  sessionLingering(session: Session, lingering: boolean): void;
   /** A datagram stage feeds an unframed byte stream on this route. */
   unframedHop(route: string, from: string, to: string): void;
 }

@@ -398,7 +398,8 @@ export class Session implements StageOwner {
     }
     stage.status = 'READY';
     stage.attach();
-    // The upstream stage paused itself when writes to the missing conduit failed.
+    // What arrived while the stage was away goes first, then the paused upstream resumes.
+    stage.flushBacklog();
     stage.prev.conduit.resume();
     if (this.status !== 'CONNECTED') return;
     this.pushEvent('CONNECT', 'Session successfully connected');
@@ -494,7 +495,11 @@ export class Session implements StageOwner {
   }
 
   private linger(conduit: Conduit): void {
-    (this.lingering ??= new Set()).add(conduit);
+    if (this.lingering === undefined) {
+      this.lingering = new Set();
+      this.host.sessionLingering(this, true);
+    }
+    this.lingering.add(conduit);
     if (this.lingerTimer !== undefined) return;
     this.lingerTimer = setTimeout(() => this.flushLingering(), SESSION_LINGER_MS);
     this.lingerTimer.unref();
@@ -504,8 +509,10 @@ export class Session implements StageOwner {
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     const lingering = this.lingering;
+    if (lingering === undefined) return;
     this.lingering = undefined;
-    for (const conduit of lingering ?? []) conduit.destroy();
+    for (const conduit of lingering) conduit.destroy();
+    this.host.sessionLingering(this, false);
   }
 
   // ---------------------------------------------------------------- dump

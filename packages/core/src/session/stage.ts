@@ -33,6 +33,9 @@ export interface StageOwner {
 
 const SCRATCH_STATS = new TrafficStats();
 
+/** How much a reconnecting stage keeps for its new conduit. */
+export const MAX_BACKLOG_BYTES = 1024 * 1024;
+
 /**
  * One hop of a session: the source or a cluster stage. The stages of a session form a ring,
  * `source → ingress… → destination → egress… → source`: every stage's data goes to `next`, and
@@ -57,6 +60,11 @@ export class Stage {
   prev: Stage = this;
   /** We half-closed this stage's conduit, so its close is expected rather than a failure. */
   endSent = false;
+  /** Chunks that arrived for this stage while it was reconnecting; written first when it is back. */
+  private backlog: Buffer[] | undefined;
+  private backlogBytes = 0;
+  /** Chunks dropped because the backlog was full (a datagram source cannot be paused). */
+  droppedWhileAway = 0;
 
   constructor(
     readonly owner: StageOwner,
@@ -65,6 +73,28 @@ export class Stage {
     readonly origin: string,
     readonly index = 0,
   ) {}
+
+  /**
+   * Keeps a chunk that could not be written because the stage is reconnecting. Byte-stream
+   * sources pause at once, so only datagram sources can exceed the bound; those lose the excess.
+   */
+  hold(chunk: Buffer): void {
+    if (this.backlogBytes + chunk.length > MAX_BACKLOG_BYTES) {
+      this.droppedWhileAway++;
+      return;
+    }
+    (this.backlog ??= []).push(chunk);
+    this.backlogBytes += chunk.length;
+  }
+
+  /** Writes what was held to the (new) conduit, in order. */
+  flushBacklog(): void {
+    const backlog = this.backlog;
+    if (backlog === undefined) return;
+    this.backlog = undefined;
+    this.backlogBytes = 0;
+    for (const chunk of backlog) this.conduit.write(chunk);
+  }
 
   /** Installs the data-path handlers on the current conduit. */
   attach(): void {
@@ -109,7 +139,11 @@ class StageLink implements ConduitHandlers {
     next.ownerStats.datagramsOut++;
     next.endpointStats.bytesOut += length;
     next.endpointStats.datagramsOut++;
-    if (!next.conduit.write(chunk)) this.conduit.pause();
+    if (!next.conduit.write(chunk)) {
+      if (next.conduit === DETACHED && (next.status === 'DISCONNECTED' || next.status === 'RETRYING'))
+        next.hold(chunk);
+      this.conduit.pause();
+    }
   }
 
   end(): void {

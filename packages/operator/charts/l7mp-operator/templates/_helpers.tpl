@@ -37,12 +37,3 @@ app.kubernetes.io/part-of: l7mp
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
-
-{{/* The watched namespaces as a list: the given ones, or the release namespace. */}}
-{{- define "l7mp-operator.namespaces" -}}
-{{- if .Values.namespaces }}
-{{- toJson .Values.namespaces }}
-{{- else }}
-{{- toJson (list .Release.Namespace) }}
-{{- end }}
-{{- end }}

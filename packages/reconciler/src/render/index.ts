@@ -1,0 +1,4 @@
+export * from './types';
+export * from './pods';
+export * from './selector';
+export * from './render';
