@@ -6,3 +6,4 @@ export * from './errors';
 export * from './framing';
 export * from './leaf-exports';
 export * from './engine-exports';
+export * from './http/metadata';

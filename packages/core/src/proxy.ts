@@ -26,7 +26,7 @@ import {
 import { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { AlreadyDefinedError, BadRequestError, L7mpError, NotFoundError, ValidationError } from './errors';
-import { silentLogger, type Logger } from './logger';
+import { pinoLevel, silentLogger, type Logger } from './logger';
 import { ProxyMetrics } from './metrics/proxy-metrics';
 import { TrafficStats } from './metrics/stats';
 import { ProxyEvents, type ProxyEventCallback, type ProxyEventName } from './proxy-events';
@@ -88,22 +88,6 @@ export interface AdminDump {
 }
 
 export const PROXY_VERSION = '0.1.0';
-
-// pino has fewer levels than the anchor's npmlog; each anchor level maps to the nearest one.
-const PINO_LEVEL: Record<string, string> = {
-  silly: 'trace',
-  trace: 'trace',
-  verbose: 'debug',
-  debug: 'debug',
-  info: 'info',
-  http: 'info',
-  timing: 'info',
-  notice: 'info',
-  warn: 'warn',
-  error: 'error',
-  fatal: 'fatal',
-  silent: 'silent',
-};
 
 const ALREADY_DEFINED = /^(Listener|Cluster|EndPoint|RuleList|Rule|Route) "(.*)" already defined$/;
 
@@ -466,53 +450,45 @@ export class Proxy {
   }
 
   async addListener(input: unknown): Promise<ReturnType<typeof dumpListener>> {
-    this.assertOpen();
-    const listener = parseOrThrow(NamedListenerSchema, input, 'Cannot add listener');
-    const name = listener.name ?? '';
-    if (this.store.listeners.has(name)) throw new AlreadyDefinedError(KIND_LABEL.listener, name);
-    const fragment = this.normalise('Cannot add listener', (n) => n.listener(listener, []));
-    await this.commit(fragment, 'Cannot add listener', { kind: 'listener', name });
+    const name = await this.addObject('listener', NamedListenerSchema, input, (n, l) => n.listener(l, []));
     return this.getListener(name);
   }
 
   async addCluster(input: unknown): Promise<ReturnType<typeof dumpCluster>> {
-    this.assertOpen();
-    const cluster = parseOrThrow(NamedClusterSchema, input, 'Cannot add cluster');
-    const name = cluster.name ?? '';
-    if (this.store.clusters.has(name)) throw new AlreadyDefinedError(KIND_LABEL.cluster, name);
-    const fragment = this.normalise('Cannot add cluster', (n) => n.cluster(cluster, []));
-    await this.commit(fragment, 'Cannot add cluster', { kind: 'cluster', name });
+    const name = await this.addObject('cluster', NamedClusterSchema, input, (n, c) => n.cluster(c, []));
     return this.getCluster(name);
   }
 
   async addRuleList(input: unknown): Promise<ReturnType<typeof dumpRuleList>> {
-    this.assertOpen();
-    const rulelist = parseOrThrow(NamedRuleListSchema, input, 'Cannot add rulelist');
-    const name = rulelist.name ?? '';
-    if (this.store.rulelists.has(name)) throw new AlreadyDefinedError(KIND_LABEL.rulelist, name);
-    const fragment = this.normalise('Cannot add rulelist', (n) => n.rulelist(rulelist, []));
-    await this.commit(fragment, 'Cannot add rulelist', { kind: 'rulelist', name });
+    const name = await this.addObject('rulelist', NamedRuleListSchema, input, (n, rl) => n.rulelist(rl, []));
     return this.getRuleList(name);
   }
 
   async addRule(input: unknown): Promise<ReturnType<typeof dumpRule>> {
-    this.assertOpen();
-    const rule = parseOrThrow(NamedRuleSchema, input, 'Cannot add rule');
-    const name = rule.name ?? '';
-    if (this.store.rules.has(name)) throw new AlreadyDefinedError(KIND_LABEL.rule, name);
-    const fragment = this.normalise('Cannot add rule', (n) => n.rule(rule, []));
-    await this.commit(fragment, 'Cannot add rule', { kind: 'rule', name });
+    const name = await this.addObject('rule', NamedRuleSchema, input, (n, r) => n.rule(r, []));
     return this.getRule(name);
   }
 
   async addRoute(input: unknown): Promise<ReturnType<typeof dumpRoute>> {
-    this.assertOpen();
-    const route = parseOrThrow(NamedRouteSchema, input, 'Cannot add route');
-    const name = route.name ?? '';
-    if (this.store.routes.has(name)) throw new AlreadyDefinedError(KIND_LABEL.route, name);
-    const fragment = this.normalise('Cannot add route', (n) => n.route(route, []));
-    await this.commit(fragment, 'Cannot add route', { kind: 'route', name });
+    const name = await this.addObject('route', NamedRouteSchema, input, (n, r) => n.route(r, []));
     return this.getRoute(name);
+  }
+
+  /** Validates one named top-level object, flattens what it embeds and commits it all; returns its name. */
+  private async addObject<S extends z.ZodType<{ name?: string | undefined }>>(
+    kind: ObjectKind,
+    schema: S,
+    input: unknown,
+    flatten: (normaliser: Normaliser, parsed: z.output<S>) => void,
+  ): Promise<string> {
+    this.assertOpen();
+    const context = `Cannot add ${kind}`;
+    const parsed = parseOrThrow(schema, input, context);
+    const name = parsed.name ?? '';
+    if (this.store.has(kind, name)) throw new AlreadyDefinedError(KIND_LABEL[kind], name);
+    const fragment = this.normalise(context, (n) => flatten(n, parsed));
+    await this.commit(fragment, context, { kind, name });
+    return name;
   }
 
   async addEndpoint(clusterName: string, input: unknown): Promise<ReturnType<typeof dumpEndpoint>> {
@@ -860,8 +836,7 @@ export class Proxy {
     const admin = parseOrThrow(AdminSchema, input, 'Cannot apply admin');
     const { version: _ignored, ...settings } = admin;
     if (settings.log_level !== undefined) {
-      const level = PINO_LEVEL[settings.log_level];
-      if (level !== undefined) this.logger.level = level;
+      this.logger.level = pinoLevel(settings.log_level);
     }
     this.store.admin = { ...this.store.admin, ...settings };
     return this.getAdmin();

@@ -1,24 +1,7 @@
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pinoLevel } from '@l7mp/core';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-/** pino levels for the anchor's npmlog level names (silly ... silent). */
-const LEVELS: Record<string, Level | 'silent'> = {
-  silly: 'trace',
-  trace: 'trace',
-  verbose: 'debug',
-  debug: 'debug',
-  info: 'info',
-  http: 'info',
-  timing: 'info',
-  notice: 'info',
-  warn: 'warn',
-  error: 'error',
-  fatal: 'fatal',
-  silent: 'silent',
-};
-
-export function pinoLevel(level: string | undefined): Level | 'silent' {
-  return (level !== undefined ? LEVELS[level] : undefined) ?? 'info';
-}
+export { pinoLevel };
 
 /** Where `admin.log_file` sends logs: `stdout`, `stderr` (the default) or a file it appends to. */
 export function logDestination(logFile: string | undefined): DestinationStream {

@@ -4,7 +4,7 @@ import { HttpListener } from './listener';
 export { HttpListener, ListenError } from './listener';
 export { HttpConduit, HttpAbortedError } from './conduit';
 export { sendJsonResult } from './response';
-export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from './http-metadata';
+export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from '@l7mp/core';
 
 /** The HTTP transport (protocol `HTTP`): a listener only; there is no HTTP cluster. */
 export const httpTransport: TransportPlugin = {

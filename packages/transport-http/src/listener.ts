@@ -8,7 +8,7 @@ import {
   type ListenerTransport,
 } from '@l7mp/core';
 import { HttpConduit } from './conduit';
-import { httpMetadata, requestPathname } from './http-metadata';
+import { httpMetadata, requestPathname } from '@l7mp/core';
 import { sendJsonResult } from './response';
 
 type HTTPListenerSpec = ListenerSpecOf<'HTTP'>;

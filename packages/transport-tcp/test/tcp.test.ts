@@ -11,7 +11,13 @@ import {
   type ListenerTransport,
 } from '@l7mp/core';
 import { TcpCluster, TcpListener, TcpListenError, tcpTransport } from '@l7mp/transport-tcp';
-import { AcceptQueue, clusterContext, randomMessages, Recorder, writeWithBackpressure } from './helpers';
+import {
+  AcceptQueue,
+  clusterContext,
+  randomMessages,
+  Recorder,
+  writeWithBackpressure,
+} from '@l7mp/core/testing';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

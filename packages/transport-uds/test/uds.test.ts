@@ -8,7 +8,13 @@ import { type Conduit, ConnectError, ConnectTimeoutError, type ListenerTransport
 import { DgramSocket } from 'node-unix-socket';
 import { createUdsListener, UdsCluster, UdsListenError, udsTransport } from '@l7mp/transport-uds';
 import { connectWithDeadline } from '../src/deadline';
-import { AcceptQueue, clusterContext, randomMessages, Recorder, writeWithBackpressure } from './helpers';
+import {
+  AcceptQueue,
+  clusterContext,
+  randomMessages,
+  Recorder,
+  writeWithBackpressure,
+} from '@l7mp/core/testing';
 
 type Mode = 'stream' | 'seqpacket' | 'dgram';
 type Framing = 'length-prefixed' | 'newline';

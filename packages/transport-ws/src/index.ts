@@ -7,7 +7,7 @@ export { WebSocketConduit, closeReason, DEFAULT_HIGH_WATER_MARK } from './condui
 export { WebSocketClosedError } from './errors';
 export { WebSocketListener, ListenError } from './listener';
 export { WebSocketCluster, forwardedHandshake } from './cluster';
-export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from './http-metadata';
+export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from '@l7mp/core';
 export { DEFAULT_MAX_PAYLOAD, type WebSocketOptions } from './options';
 
 /** Builds the WebSocket transport with non-default limits. */

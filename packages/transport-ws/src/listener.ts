@@ -10,7 +10,7 @@ import {
 } from '@l7mp/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeReason, WebSocketConduit } from './conduit';
-import { connectionEndpoints, httpMetadata, requestPathname } from './http-metadata';
+import { connectionEndpoints, httpMetadata, requestPathname } from '@l7mp/core';
 import type { WebSocketOptions } from './options';
 
 type WebSocketListenerSpec = ListenerSpecOf<'WebSocket'>;

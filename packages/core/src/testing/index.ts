@@ -21,3 +21,4 @@ export {
   loopbackTarget,
   type LoopbackListenerSpec,
 } from './loopback';
+export * from './net';

@@ -1,13 +1,13 @@
 import type { ClusterSpec, ListenerSpec } from '@l7mp/config';
-import {
-  type AcceptResult,
-  type ClusterContext,
-  type Conduit,
-  type IncomingConnection,
-  type ListenerContext,
-  silentLogger,
-  type TransportFactories,
-} from '@l7mp/core';
+import { silentLogger } from '../logger';
+import type {
+  AcceptResult,
+  ClusterContext,
+  Conduit,
+  IncomingConnection,
+  ListenerContext,
+  TransportFactories,
+} from '../transport/types';
 import { Registry } from 'prom-client';
 
 const noFactories: TransportFactories = {
@@ -18,6 +18,11 @@ const noFactories: TransportFactories = {
     throw new Error('not available in this test');
   },
 };
+
+/**
+ * Helpers for tests of socket transports (TCP, Unix sockets): a listener context that queues
+ * connections, a conduit recorder, backpressure-aware writes and random messages.
+ */
 
 /** A listener context that records every connection and waits for them on demand. */
 export class AcceptQueue {
