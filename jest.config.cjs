@@ -4,27 +4,33 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const packagesDir = path.join(__dirname, 'packages');
-const projects = fs
-  .readdirSync(packagesDir)
-  .filter((dir) => fs.existsSync(path.join(packagesDir, dir, 'test')))
-  .map((dir) => ({
-    displayName: dir,
-    rootDir: path.join(packagesDir, dir),
-    testEnvironment: 'node',
-    testMatch: ['<rootDir>/test/**/*.test.ts'],
-    transform: {
-      '^.+\\.(t|j|mj)s$': [
-        '@swc/jest',
-        { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-      ],
-    },
-    // ESM-only dependencies (e.g. @kubernetes/client-node) are transformed to CJS as well.
-    transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
-    moduleNameMapper: {
-      '^@l7mp/([^/]+)$': path.join(packagesDir, '$1', 'src', 'index.ts'),
-      '^@l7mp/([^/]+)/testing$': path.join(packagesDir, '$1', 'src', 'testing', 'index.ts'),
-    },
-  }));
+const project = (displayName, rootDir, testMatch) => ({
+  displayName,
+  rootDir,
+  testEnvironment: 'node',
+  testMatch,
+  transform: {
+    '^.+\\.(t|j|mj)s$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
+  // ESM-only dependencies (e.g. @kubernetes/client-node) are transformed to CJS as well.
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
+  moduleNameMapper: {
+    '^@l7mp/([^/]+)$': path.join(packagesDir, '$1', 'src', 'index.ts'),
+    '^@l7mp/([^/]+)/testing$': path.join(packagesDir, '$1', 'src', 'testing', 'index.ts'),
+  },
+});
+
+const projects = [
+  ...fs
+    .readdirSync(packagesDir)
+    .filter((dir) => fs.existsSync(path.join(packagesDir, dir, 'test')))
+    .map((dir) => project(dir, path.join(packagesDir, dir), ['<rootDir>/test/**/*.test.ts'])),
+  // The examples' own tests (e.g. examples/custom-app) run with the packages' suites.
+  project('examples', path.join(__dirname, 'examples'), ['<rootDir>/**/*.test.ts']),
+];
 
 module.exports = {
   projects,

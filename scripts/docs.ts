@@ -142,7 +142,8 @@ function titleFor(schema: JsonSchema, parent: Section, field: string): string {
   if (known !== undefined) return known;
   // Variants of a union told apart by their only key, e.g. a JSONSocket header step `{set: ...}`.
   const keys = isRecord(schema.properties) ? Object.keys(schema.properties) : [];
-  if (schema.additionalProperties === false && keys.length === 1) return `${parent.title}.${field}: ${keys[0]}`;
+  if (schema.additionalProperties === false && keys.length === 1)
+    return `${parent.title}.${field}: ${keys[0]}`;
   return `${parent.title}.${field}`;
 }
 
@@ -185,7 +186,8 @@ function constraintsOf(schema: unknown): string[] {
   if (typeof schema.maximum === 'number' && schema.maximum < MAX_SAFE) out.push(`≤ ${schema.maximum}`);
   if (typeof schema.minLength === 'number' && schema.minLength > 0) out.push('non-empty');
   if (typeof schema.maxLength === 'number') out.push(`at most ${schema.maxLength} characters`);
-  if (typeof schema.minItems === 'number' && schema.minItems > 0) out.push(`at least ${schema.minItems} items`);
+  if (typeof schema.minItems === 'number' && schema.minItems > 0)
+    out.push(`at least ${schema.minItems} items`);
   if (typeof schema.pattern === 'string' && schema.pattern !== '^\\S+$') {
     out.push(`matches \`${schema.pattern}\``);
   }
@@ -205,7 +207,11 @@ function descriptionOf(schema: unknown): string {
   if (typeof schema.description === 'string') return schema.description;
   const union = Array.isArray(schema.anyOf) ? schema.anyOf : Array.isArray(schema.oneOf) ? schema.oneOf : [];
   for (const variant of union) {
-    if (isRecord(variant) && typeof variant.description === 'string' && variant.description !== NAME_DESCRIPTION) {
+    if (
+      isRecord(variant) &&
+      typeof variant.description === 'string' &&
+      variant.description !== NAME_DESCRIPTION
+    ) {
       return variant.description;
     }
   }
@@ -224,9 +230,28 @@ function renderSection(section: Section, catalog: SectionCatalog, level: string)
     lines.push(`Used in: ${links.join(', ')}.`, '');
   }
   if (schema.default !== undefined) lines.push(`Default when absent: ${inlineCode(schema.default)}.`, '');
+  const union = Array.isArray(schema.oneOf) ? schema.oneOf : Array.isArray(schema.anyOf) ? schema.anyOf : [];
+  if (!isRecord(schema.properties) && union.length > 0) {
+    // A named union (a listener or cluster spec): one line per variant, each its own section.
+    const variants = union.filter((v) => !(isRecord(v) && isCrdSpelling(v)));
+    lines.push('One of:', '');
+    for (const variant of variants) lines.push(`- ${typeText(variant, catalog, section, section.title)}`);
+    if (variants.length < union.length) {
+      lines.push(
+        '',
+        'It may also be written in the CRD spelling, the protocol as the only key: ' +
+          '`{UDP: {port: 9001}}` means `{protocol: UDP, port: 9001}`.',
+      );
+    }
+    lines.push('');
+    return lines;
+  }
   const properties = isRecord(schema.properties) ? schema.properties : {};
   const required = new Set(Array.isArray(schema.required) ? schema.required : []);
-  lines.push('| field | type | required | default | constraints | description |', '|---|---|---|---|---|---|');
+  lines.push(
+    '| field | type | required | default | constraints | description |',
+    '|---|---|---|---|---|---|',
+  );
   for (const [field, fieldSchema] of Object.entries(properties)) {
     const row = [
       `\`${field}\``,
@@ -306,7 +331,7 @@ const BODY_SECTIONS: Record<string, string> = {
   Admin: 'Admin',
   Listener: 'Listener',
   Cluster: 'Cluster',
-  EndPoint: 'Endpoint',
+  EndPoint: 'EndPoint',
   RuleList: 'RuleList',
   Rule: 'Rule',
   Route: 'Route',
@@ -519,7 +544,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`docs: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `docs: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

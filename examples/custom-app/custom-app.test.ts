@@ -20,7 +20,11 @@ async function startEchoServer(): Promise<{ server: WebSocketServer; port: numbe
 }
 
 /** A UDP client bound to loopback that collects what it receives. */
-async function udpClient(): Promise<{ socket: Socket; received: Buffer[]; next(count: number): Promise<Buffer[]> }> {
+async function udpClient(): Promise<{
+  socket: Socket;
+  received: Buffer[];
+  next(count: number): Promise<Buffer[]>;
+}> {
   const socket = createSocket('udp4');
   const received: Buffer[] = [];
   let waiter: (() => void) | undefined;

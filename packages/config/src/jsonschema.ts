@@ -1,9 +1,20 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ConfigSchema } from './schema/objects';
+import {
+  AdminSchema,
+  ClusterSchema,
+  ConfigSchema,
+  EndpointSchema,
+  ListenerSchema,
+  LoadBalancerSchema,
+  RetrySchema,
+  RouteSchema,
+  RuleListSchema,
+  RuleSchema,
+} from './schema/objects';
 import { FIRST_ORDER_OPS, MatchSchema, SECOND_ORDER_OPS } from './schema/predicate';
-import { toProxySpelling } from './schema/protocols';
+import { ClusterSpec, ListenerSpec, toProxySpelling } from './schema/protocols';
 
 /** A JSON Schema document (draft 2020-12) as plain data. */
 export type JsonSchema = Record<string, unknown>;
@@ -84,12 +95,43 @@ function addCrdSpellings(jsonSchema: JsonSchema): void {
 }
 
 /**
+ * Objects that are embedded in many places (a cluster in every route, a route in every rule)
+ * get a name, so the generated schema defines each once in `$defs` and refers to it, instead
+ * of repeating it wherever it may appear.
+ */
+const SHARED_SCHEMAS: [z.ZodType, string][] = [
+  [ListenerSchema, 'Listener'],
+  [ClusterSchema, 'Cluster'],
+  [EndpointSchema, 'EndPoint'],
+  [RouteSchema, 'Route'],
+  [RuleSchema, 'Rule'],
+  [RuleListSchema, 'RuleList'],
+  [RetrySchema, 'Retry'],
+  [LoadBalancerSchema, 'LoadBalancer'],
+  [AdminSchema, 'Admin'],
+  [ListenerSpec, 'ListenerSpec'],
+  [ClusterSpec, 'ClusterSpec'],
+];
+
+let sharedNamed = false;
+
+function nameSharedSchemas(): void {
+  if (sharedNamed) return;
+  sharedNamed = true;
+  for (const [schema, id] of SHARED_SCHEMAS) {
+    // Keep what .describe() stored; add the id the generator names definitions by.
+    z.globalRegistry.add(schema, { ...(z.globalRegistry.get(schema) ?? {}), id });
+  }
+}
+
+/**
  * The JSON Schema (draft 2020-12) of what a zod schema of this package accepts as input:
  * defaults are optional, both protocol spellings are allowed and rule matches are described as
  * json-predicates. Cross-field rules (a route needs a destination ...) are not expressible and
  * are checked by the parser only.
  */
 export function inputJsonSchema(schema: z.ZodType): JsonSchema {
+  nameSharedSchemas();
   let usesPredicate = false;
   const generated = z.toJSONSchema(schema, {
     io: 'input',

@@ -35,15 +35,10 @@ describe('configJsonSchema', () => {
   });
 
   it('constrains listener ports to 0..65535 and documents both protocol spellings', () => {
-    const variants = at(
-      schema,
-      'properties',
-      'listeners',
-      'items',
-      'properties',
-      'spec',
-      'oneOf',
-    ) as unknown as Schema[];
+    // Objects used in many places are defined once in $defs and referred to.
+    expect(at(schema, 'properties', 'listeners', 'items')).toMatchObject({ $ref: '#/$defs/Listener' });
+    expect(at(schema, '$defs', 'Listener', 'properties', 'spec')).toEqual({ $ref: '#/$defs/ListenerSpec' });
+    const variants = at(schema, '$defs', 'ListenerSpec', 'oneOf') as unknown as Schema[];
     const udp = variants.find((v) => at(v, 'properties', 'protocol')?.const === 'UDP');
     expect(at(udp, 'properties', 'port')).toMatchObject({ type: 'integer', minimum: 0, maximum: 65535 });
     expect(udp?.required).toEqual(['protocol', 'port']);
