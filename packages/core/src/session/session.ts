@@ -302,9 +302,17 @@ export class Session implements StageOwner {
   private warnUnframedHops(): void {
     const route = this.route;
     if (route === undefined) return;
-    for (const stage of this.stages()) {
+    // Walk the ring once from the source, following whether what a stage emits has message
+    // boundaries: a transform (virtual stage) passes on the kind of what it was fed, so Echo
+    // answering a TCP client is not a datagram stream, while UDP → JSONEncap → TCP is.
+    const stages = this.stages();
+    const start = stages.indexOf(this.source);
+    let bounded = this.source.conduit.kind === 'datagram';
+    for (let i = 0; i < stages.length; i++) {
+      const stage = stages[(start + i) % stages.length]!;
+      if (i > 0 && !stage.virtual) bounded = stage.conduit.kind === 'datagram';
       const next = stage.next;
-      if (stage.conduit.kind !== 'datagram' || next.conduit.kind !== 'byte-stream' || next.virtual) continue;
+      if (!bounded || next.virtual || next.conduit.kind !== 'byte-stream') continue;
       const framing = next.spec?.framing;
       if (framing === undefined || framing === 'none')
         this.host.unframedHop(route.name, stage.origin, next.origin);
