@@ -6,7 +6,8 @@ import { CHART_CRDS_DIR, GENERATED_CRDS_DIR, compareCrdDirs, syncCrdDirs } from 
 async function main(): Promise<number> {
   if (process.argv.includes('--check')) {
     const differences = await compareCrdDirs(GENERATED_CRDS_DIR, CHART_CRDS_DIR);
-    for (const { fileName, problem } of differences) console.error(`${CHART_CRDS_DIR}/${fileName}: ${problem}`);
+    for (const { fileName, problem } of differences)
+      console.error(`${CHART_CRDS_DIR}/${fileName}: ${problem}`);
     return differences.length === 0 ? 0 : 1;
   }
   const fixed = await syncCrdDirs(GENERATED_CRDS_DIR, CHART_CRDS_DIR);

@@ -83,7 +83,8 @@ const PARSERS: { [K in OptionKey]: (option: string, value: string) => OperatorOp
   leaderElection: parseBoolean,
   leaderElectionNamespace: (option, value) => {
     const [name, ...rest] = parseNamespaces(option, value);
-    if (name === undefined || rest.length > 0) throw new OptionValueError(option, value, 'expected one namespace');
+    if (name === undefined || rest.length > 0)
+      throw new OptionValueError(option, value, 'expected one namespace');
     return name;
   },
   leaderElectionId: (_option, value) => value,
@@ -112,12 +113,18 @@ function program(io: CliIo): Command {
         'the configuration of every selected l7mp proxy and keeps each proxy in sync over its REST API.',
     )
     .addOption(
-      new Option('--kubeconfig <file>', withEnv('kubeconfig file; without it the in-cluster config', 'kubeconfig')),
+      new Option(
+        '--kubeconfig <file>',
+        withEnv('kubeconfig file; without it the in-cluster config', 'kubeconfig'),
+      ),
     )
     .addOption(
       new Option(
         '-n, --namespace <names>',
-        withEnv('namespace to watch; repeat or comma-separate for several (default: own namespace)', 'namespaces'),
+        withEnv(
+          'namespace to watch; repeat or comma-separate for several (default: own namespace)',
+          'namespaces',
+        ),
       ).argParser((value: string, previous: string[] | undefined) => [
         ...(previous ?? []),
         ...commanderParser('namespaces', '--namespace')(value),
@@ -130,7 +137,10 @@ function program(io: CliIo): Command {
         .argParser(commanderParser('proxyApiPort', '--proxy-api-port')),
     )
     .addOption(
-      new Option('--token-file <file>', withEnv("file holding the bearer token for the proxies' REST API", 'tokenFile')),
+      new Option(
+        '--token-file <file>',
+        withEnv("file holding the bearer token for the proxies' REST API", 'tokenFile'),
+      ),
     )
     .addOption(
       new Option(
@@ -149,22 +159,26 @@ function program(io: CliIo): Command {
         .argParser(commanderParser('metricsPort', '--metrics-port')),
     )
     .addOption(
-      new Option('--metrics-address <address>', withEnv('address the metrics server binds to', 'metricsAddress')).default(
-        DEFAULTS.metricsAddress,
-      ),
+      new Option(
+        '--metrics-address <address>',
+        withEnv('address the metrics server binds to', 'metricsAddress'),
+      ).default(DEFAULTS.metricsAddress),
     )
-    .addOption(new Option('--leader-election', withEnv('take part in leader election (default)', 'leaderElection')))
+    .addOption(
+      new Option('--leader-election', withEnv('take part in leader election (default)', 'leaderElection')),
+    )
     .addOption(new Option('--no-leader-election', 'run without leader election (a single replica only)'))
     .addOption(
       new Option(
         '--leader-election-namespace <name>',
-        withEnv("namespace of the leader election Lease (default: own namespace)", 'leaderElectionNamespace'),
+        withEnv('namespace of the leader election Lease (default: own namespace)', 'leaderElectionNamespace'),
       ).argParser(commanderParser('leaderElectionNamespace', '--leader-election-namespace')),
     )
     .addOption(
-      new Option('--leader-election-id <name>', withEnv('name of the leader election Lease', 'leaderElectionId')).default(
-        DEFAULTS.leaderElectionId,
-      ),
+      new Option(
+        '--leader-election-id <name>',
+        withEnv('name of the leader election Lease', 'leaderElectionId'),
+      ).default(DEFAULTS.leaderElectionId),
     )
     .addOption(
       new Option('-l, --log-level <level>', withEnv('log level', 'logLevel'))

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -39,7 +40,25 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
       'no --kubeconfig (or KUBECONFIG) given and not running in a cluster (KUBERNETES_SERVICE_HOST is unset)',
     );
   }
-  config.loadFromCluster();
+  return inClusterConfig(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT);
+}
+
+/** The service account config of a pod, from the given environment (not necessarily process.env). */
+function inClusterConfig(host: string, port: string): KubeConfig {
+  const config = new KubeConfig();
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  config.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server, caFile: `${SERVICE_ACCOUNT_DIR}/ca.crt`, skipTLSVerify: false }],
+    // The token file is re-read as the kubelet rotates it (client-node's tokenFile provider).
+    users: [
+      {
+        name: 'in-cluster',
+        authProvider: { name: 'tokenFile', config: { tokenFile: `${SERVICE_ACCOUNT_DIR}/token` } },
+      },
+    ],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster' }],
+    currentContext: 'in-cluster',
+  });
   return config;
 }
 
@@ -47,7 +66,11 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
  * The namespace the operator runs in: POD_NAMESPACE (downward API), the service account's
  * namespace file, the kubeconfig context's namespace, else `default`.
  */
-export function ownNamespace(config: KubeConfig, env: NodeJS.ProcessEnv, serviceAccountDir = SERVICE_ACCOUNT_DIR): string {
+export function ownNamespace(
+  config: KubeConfig,
+  env: NodeJS.ProcessEnv,
+  serviceAccountDir = SERVICE_ACCOUNT_DIR,
+): string {
   const fromEnv = env.POD_NAMESPACE?.trim();
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   try {
@@ -71,6 +94,9 @@ export async function checkReadable(file: string): Promise<void> {
   try {
     await access(file, constants.R_OK);
   } catch (error) {
-    throw new StartupError(file, `token file is not readable: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new StartupError(
+      file,
+      `token file is not readable: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }

@@ -52,7 +52,8 @@ export function parseBoolean(option: string, value: string): boolean {
 
 export function parseLogLevel(option: string, value: string): OperatorLogLevel {
   const level = LOG_LEVELS.find((candidate) => candidate === value.trim().toLowerCase());
-  if (level === undefined) throw new OptionValueError(option, value, `expected one of ${LOG_LEVELS.join(', ')}`);
+  if (level === undefined)
+    throw new OptionValueError(option, value, `expected one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
 

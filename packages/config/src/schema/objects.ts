@@ -26,8 +26,13 @@ export const RetrySchema = z.object({
     .enum(RETRY_POLICIES, {
       error: (i) => `expected one of ${RETRY_POLICIES.join(', ')}, got ${describeValue(i.input)}`,
     })
-    .default(RETRY_DEFAULTS.retry_on),
-  num_retries: NonNegativeInt.default(RETRY_DEFAULTS.num_retries),
+    .default(RETRY_DEFAULTS.retry_on)
+    .describe(
+      'When to retry: never, connect-failure (at setup), disconnect (an established stage fails), always',
+    ),
+  num_retries: NonNegativeInt.default(RETRY_DEFAULTS.num_retries).describe(
+    'Attempts after the first one, at setup and at reconnect alike',
+  ),
   timeout: PositiveInt.default(RETRY_DEFAULTS.timeout).describe(
     'Connect timeout and pause between attempts, ms',
   ),
@@ -45,9 +50,13 @@ export const LOAD_BALANCER_POLICIES = [
 export type LoadBalancerPolicy = (typeof LOAD_BALANCER_POLICIES)[number];
 
 export const LoadBalancerSchema = z.object({
-  policy: z.enum(LOAD_BALANCER_POLICIES, {
-    error: (i) => `expected one of ${LOAD_BALANCER_POLICIES.join(', ')}, got ${describeValue(i.input)}`,
-  }),
+  policy: z
+    .enum(LOAD_BALANCER_POLICIES, {
+      error: (i) => `expected one of ${LOAD_BALANCER_POLICIES.join(', ')}, got ${describeValue(i.input)}`,
+    })
+    .describe(
+      'Trivial (first endpoint), ConsistentHash/HashRing (sticky by key, weighted), RoundRobin, LeastConnections',
+    ),
   key: z.string().optional().describe('Metadata path hashed by ConsistentHash, e.g. /IP/src_addr'),
 });
 export type LoadBalancer = z.output<typeof LoadBalancerSchema>;
@@ -270,12 +279,19 @@ export const AdminSchema = z.object({
     .enum(LOG_LEVELS, {
       error: (i) => `expected one of ${LOG_LEVELS.join(', ')}, got ${describeValue(i.input)}`,
     })
-    .optional(),
+    .optional()
+    .describe('Log level (npmlog names of l7mp 0.5 are mapped to the nearest pino level)'),
   log_file: z.string().optional().describe('stdout, stderr, or a file to append logs to'),
   access_log_path: z.string().optional().describe('File receiving one JSON line per ended session'),
-  strict: z.boolean().optional(),
-  offload: z.union([z.enum(['init', 'no_init', 'disable']), z.boolean()]).optional(),
-  offload_ifs: z.array(z.string()).optional(),
+  strict: z
+    .boolean()
+    .optional()
+    .describe('Strict REST validation: 422 for invalid input and query parameters'),
+  offload: z
+    .union([z.enum(['init', 'no_init', 'disable']), z.boolean()])
+    .optional()
+    .describe('Accepted for compatibility; kernel offload is not implemented'),
+  offload_ifs: z.array(z.string()).optional().describe('Accepted for compatibility; not used'),
   token_file: z.string().optional().describe('File holding the bearer token required by the REST API'),
   version: z.string().optional().describe('Ignored on input; reported by GET /api/v1/admin'),
 });

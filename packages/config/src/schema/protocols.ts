@@ -119,7 +119,12 @@ export const UDPListenerSpec = z
     ),
     options: z
       .object({
-        mode: z.enum(['server', 'singleton']).optional(),
+        mode: z
+          .enum(['server', 'singleton'])
+          .optional()
+          .describe(
+            'server: a session per peer; singleton: one session with connect.address:port (default when both are set)',
+          ),
         idle_timeout: NonNegativeInt.optional().describe(
           'Server mode: end a session after this many milliseconds without traffic (0: never)',
         ),
@@ -177,14 +182,14 @@ export const HTTPListenerSpec = z.object({
   protocol: z.literal('HTTP'),
   port: ListenPort,
   address: Address.optional(),
-  path: z.string().optional(),
+  path: z.string().optional().describe('Serve only this exact request path (others get 404)'),
 });
 
 export const WebSocketListenerSpec = z.object({
   protocol: z.literal('WebSocket'),
   port: ListenPort,
   address: Address.optional(),
-  path: z.string().optional(),
+  path: z.string().optional().describe('Accept WebSocket upgrades only on this path (others get 404)'),
 });
 
 export const UnixDomainSocketListenerSpec = z
@@ -248,7 +253,10 @@ export const WebSocketClusterSpec = z.object({
   protocol: z.literal('WebSocket'),
   port: Port,
   bind: BindSpec.optional(),
-  path: z.string().optional(),
+  path: z
+    .string()
+    .optional()
+    .describe('Request path of the WebSocket connection (default: the client request path, else /)'),
 });
 
 export const UnixDomainSocketClusterSpec = z
@@ -299,18 +307,27 @@ export const JSONSocketClusterSpec = z.object({
 export const LoggerClusterSpec = z.object({
   protocol: z.literal('Logger'),
   log_file: z.string().optional().describe('"-" or "stdout" (default), "stderr", or a file to append to'),
-  log_prefix: z.string().optional(),
+  log_prefix: z.string().optional().describe('Written before every chunk as "<prefix>: "'),
 });
 
 export const SyncClusterSpec = z.object({
   protocol: z.literal('Sync'),
-  query: z.string().min(1),
+  query: z
+    .string()
+    .min(1)
+    .describe("Metadata path whose value groups sessions; members of a group receive each other's data"),
 });
 
 export const MetricClusterSpec = z.object({
   protocol: z.literal('Metric'),
-  byteCounterName: z.string().optional(),
-  packetCounterName: z.string().optional(),
+  byteCounterName: z
+    .string()
+    .optional()
+    .describe('Accepted for compatibility; the counter is session_byte_counter_total'),
+  packetCounterName: z
+    .string()
+    .optional()
+    .describe('Accepted for compatibility; the counter is session_packet_counter_total'),
 });
 
 const bare = <P extends string>(protocol: P) => z.object({ protocol: z.literal(protocol) });
