@@ -21,6 +21,7 @@ import {
   type FlatConfig,
   type FlatEndpoint,
   type FlatListener,
+  type ListenerSpec,
   type ObjectKind,
 } from '@l7mp/config';
 import { Registry } from 'prom-client';
@@ -70,6 +71,29 @@ export interface ProxyOptions {
   logger?: Logger;
   /** Prometheus registry for the proxy's metrics (a new one by default). */
   metricsRegistry?: Registry;
+  /**
+   * The address listeners bind when their spec names none (a pod's IP; a loopback address of a
+   * local "pod"). Dumps keep showing the spec as given. Default: the transports' own default.
+   */
+  listenAddress?: string;
+}
+
+/** A listener spec with `address` filled in where it binds a port and names no address. */
+function withListenAddress(spec: ListenerSpec, address: string | undefined): ListenerSpec {
+  if (address === undefined) return spec;
+  switch (spec.protocol) {
+    case 'UDP':
+    case 'TCP':
+    case 'HTTP':
+    case 'WebSocket':
+      return spec.address === undefined ? { ...spec, address } : spec;
+    case 'JSONSocket': {
+      const transport = withListenAddress(spec.transport as ListenerSpec, address);
+      return transport === spec.transport ? spec : { ...spec, transport: transport as typeof spec.transport };
+    }
+    default:
+      return spec;
+  }
 }
 
 export interface DeleteOptions {
@@ -143,10 +167,12 @@ export class Proxy {
   private readonly trackTimers = new Map<Session, NodeJS.Timeout>();
   private readonly warnedRoutes = new Set<string>();
   private readonly host: SessionHost;
+  private readonly listenAddress: string | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: ProxyOptions = {}) {
     this.logger = options.logger ?? silentLogger();
+    this.listenAddress = options.listenAddress;
     this.metricsRegistry = options.metricsRegistry ?? new Registry();
     this.metrics = ProxyMetrics.forRegistry(this.metricsRegistry);
     this.transports = new TransportRegistry([builtinTransforms, ...(options.transports ?? [])]);
@@ -436,7 +462,7 @@ export class Proxy {
   private buildListener(flat: FlatListener): ListenerEntry {
     const transport = this.transports.createListener({
       name: flat.name,
-      spec: flat.spec,
+      spec: withListenAddress(flat.spec, this.listenAddress),
       logger: this.logger.child({ listener: flat.name }),
       transports: this.transports,
       accept: (connection) => this.accept(flat.name, connection),
@@ -616,16 +642,7 @@ export class Proxy {
       for (const flat of fragment.clusters) {
         clusters.push(createClusterEntry(flat, this.transports, this.logger, this.metricsRegistry));
       }
-      for (const flat of fragment.listeners) {
-        const transport = this.transports.createListener({
-          name: flat.name,
-          spec: flat.spec,
-          logger: this.logger.child({ listener: flat.name }),
-          transports: this.transports,
-          accept: (connection) => this.accept(flat.name, connection),
-        });
-        listeners.push({ ...flat, options: { ...flat.options }, transport, stats: new TrafficStats() });
-      }
+      for (const flat of fragment.listeners) listeners.push(this.buildListener(flat));
     } catch (error) {
       await Promise.allSettled(clusters.map((c) => c.transport.close?.()));
       throw new L7mpError(`${context}: ${messageOf(error)}`, {
