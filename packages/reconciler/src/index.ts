@@ -1,1 +1,5 @@
-export {};
+export * from './render';
+export * from './sync';
+export * from './controller';
+export * from './leader';
+export * from './logger';

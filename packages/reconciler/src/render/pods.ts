@@ -8,7 +8,8 @@ export function podKey(pod: V1Pod): string {
   return `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
 }
 
-const isTerminating = (pod: V1Pod) => pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null;
+const isTerminating = (pod: V1Pod) =>
+  pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null;
 
 /** A pod that can run a proxy we can talk to: it has an IP, runs and is not being deleted. */
 export function isLivePod(pod: V1Pod): boolean {
@@ -48,7 +49,8 @@ export function readyTargetsOf(endpoints: V1Endpoints): { uids: Set<string>; nam
       const ref = address.targetRef;
       if (ref === undefined || (ref.kind !== undefined && ref.kind !== 'Pod')) continue;
       if (ref.uid !== undefined) uids.add(ref.uid);
-      if (ref.name !== undefined) names.add(`${ref.namespace ?? endpoints.metadata?.namespace ?? 'default'}/${ref.name}`);
+      if (ref.name !== undefined)
+        names.add(`${ref.namespace ?? endpoints.metadata?.namespace ?? 'default'}/${ref.name}`);
     }
   }
   return { uids, names };

@@ -82,9 +82,10 @@ function parseResource<T extends L7mpResource>(
   const meta = metaOf(raw);
   const namespace = str(meta.namespace) ?? 'default';
   const name = str(meta.name) ?? '';
-  // The uid and resourceVersion identify the content; objects without them (tests) are not cached.
+  // uid+generation identify the spec (status writes change only the resourceVersion);
+  // objects without them (tests) are not cached.
   const uid = str(meta.uid);
-  const rv = str(meta.resourceVersion);
+  const rv = typeof meta.generation === 'number' ? String(meta.generation) : undefined;
   const compute = () => {
     try {
       const resource = parseManifest(raw) as T;
@@ -127,7 +128,11 @@ interface ProxyBuilder {
 
 /** The port key a listener occupies on its pod, or undefined when it takes no port. */
 function listenerPortKey(listener: ProxyListener): string | undefined {
-  const spec = listener.spec as { protocol: string; port?: unknown; transport?: { port?: unknown; protocol?: string } };
+  const spec = listener.spec as {
+    protocol: string;
+    port?: unknown;
+    transport?: { port?: unknown; protocol?: string };
+  };
   const port = spec.port ?? spec.transport?.port;
   if (typeof port !== 'number' || port === 0) return undefined;
   const transport = spec.transport?.protocol ?? spec.protocol;
@@ -216,14 +221,19 @@ export function renderDesiredState(snapshot: ClusterSnapshot, options: RenderOpt
       const ctx: SelectorContext = { namespace, services };
       // Pods sharing an IP (hostNetwork) collapse into one endpoint.
       ips = [
-        ...new Set(readyPods.filter((p) => selectorMatches(selector, p, ctx)).map((p) => p.status?.podIP ?? '')),
+        ...new Set(
+          readyPods.filter((p) => selectorMatches(selector, p, ctx)).map((p) => p.status?.podIP ?? ''),
+        ),
       ].sort();
       endpointCache.set(cacheKey, ips);
     }
     return ips;
   };
   const dynamicEndpoints = (sel: EndpointSelector): ProxyEndpoint[] =>
-    readyIPs(sel.selector, sel.namespace).map((ip) => ({ name: `${sel.cluster}/${ip}`, spec: { address: ip } }));
+    readyIPs(sel.selector, sel.namespace).map((ip) => ({
+      name: `${sel.cluster}/${ip}`,
+      spec: { address: ip },
+    }));
   const resolveSelectors = (root: unknown, selectors: readonly EndpointSelector[]) => {
     for (const sel of selectors) injectEndpoints(root, sel.cluster, dynamicEndpoints(sel));
   };
@@ -248,7 +258,11 @@ export function renderDesiredState(snapshot: ClusterSnapshot, options: RenderOpt
     const missing = new Set<string>();
     const visit = (value: unknown, key: string | undefined) => {
       if (typeof value === 'string') {
-        if ((key === 'destination' || key === 'ingress' || key === 'egress') && value.startsWith('/l7mp.io/v1/Target/') && !targetNames.has(value))
+        if (
+          (key === 'destination' || key === 'ingress' || key === 'egress') &&
+          value.startsWith('/l7mp.io/v1/Target/') &&
+          !targetNames.has(value)
+        )
           missing.add(value);
         return;
       }
@@ -321,7 +335,11 @@ export function renderDesiredState(snapshot: ClusterSnapshot, options: RenderOpt
       });
       if (target.spec.selector === undefined) {
         // Anchor bug §2.18.4 fixed: a Target without selector selects nothing and stops nothing.
-        verdict(raw, 'Target', { accepted: true, reason: 'NoSelector', message: 'no spec.selector: selects no proxy' });
+        verdict(raw, 'Target', {
+          accepted: true,
+          reason: 'NoSelector',
+          message: 'no spec.selector: selects no proxy',
+        });
         continue;
       }
       const selected = selectProxies(target.spec.selector, parsed.namespace);
@@ -349,7 +367,11 @@ export function renderDesiredState(snapshot: ClusterSnapshot, options: RenderOpt
     try {
       const converted = ruleResourceToProxy(parsed.resource, parsed.namespace);
       if (parsed.resource.spec.selector === undefined) {
-        verdict(raw, 'Rule', { accepted: true, reason: 'NoSelector', message: 'no spec.selector: selects no proxy' });
+        verdict(raw, 'Rule', {
+          accepted: true,
+          reason: 'NoSelector',
+          message: 'no spec.selector: selects no proxy',
+        });
         continue;
       }
       const selected = selectProxies(parsed.resource.spec.selector, parsed.namespace);

@@ -48,11 +48,7 @@ export interface ProxyDesiredConfig {
 }
 
 export type VerdictReason =
-  | 'Accepted'
-  | 'Invalid'
-  | 'InvalidReference'
-  | 'LinkedVirtualServiceNotFound'
-  | 'NoSelector';
+  'Accepted' | 'Invalid' | 'InvalidReference' | 'LinkedVirtualServiceNotFound' | 'NoSelector';
 
 /** What the renderer decided about one custom resource. */
 export interface ResourceVerdict {

@@ -80,7 +80,9 @@ export function mergeOwnedConfig(current: ConfigDocument, owned: OwnedConfig): M
         const rl = item as ConfigDocument['rulelists'][number];
         doc.rulelists.push({ ...rl, rules: rl.rules.filter((r) => !isOwnedName(nameOf(r))) });
       } else if (kind === 'listeners') {
-        const { bound: _bound, ...listener } = item as ConfigDocument['listeners'][number] & { bound?: unknown };
+        const { bound: _bound, ...listener } = item as ConfigDocument['listeners'][number] & {
+          bound?: unknown;
+        };
         doc.listeners.push(listener);
       } else {
         (doc[kind] as unknown[]).push(item);
@@ -118,7 +120,10 @@ export function mergeOwnedConfig(current: ConfigDocument, owned: OwnedConfig): M
     const resource = rule.name ?? '';
     const list = doc.rulelists.find((rl) => rl.name === rulelist);
     if (list === undefined) {
-      problems.push({ resource, message: `rulelist ${JSON.stringify(rulelist)} does not exist on the proxy` });
+      problems.push({
+        resource,
+        message: `rulelist ${JSON.stringify(rulelist)} does not exist on the proxy`,
+      });
       continue;
     }
     let part: ConfigDocument;

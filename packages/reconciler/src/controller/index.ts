@@ -1,0 +1,3 @@
+export * from './reconciler';
+export * from './queue';
+export * from './informer';

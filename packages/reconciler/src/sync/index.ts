@@ -1,0 +1,4 @@
+export * from './client';
+export * from './merge';
+export * from './sync';
+export * from './backoff';
