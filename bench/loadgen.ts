@@ -301,7 +301,11 @@ process.on('message', (message: ToGenerator) => {
   run(message.job).then(
     (result) => reply({ type: 'result', id: message.id, result }),
     (error: unknown) =>
-      reply({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
+      reply({
+        type: 'error',
+        id: message.id,
+        message: error instanceof Error ? error.message : String(error),
+      }),
   );
 });
 reply({ type: 'ready' });

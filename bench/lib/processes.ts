@@ -1,10 +1,12 @@
 /** Starting, querying and stopping the child processes of a bench run (proxies, relay, echo, generator). */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket, type RawData } from 'ws';
 import type { FromGenerator, FromServers, Job, JobResult, ToGenerator } from './messages';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,7 +103,9 @@ export class Generator {
     const child = fork(path.join(BENCH_DIR, 'loadgen.ts'), [], { execArgv: TS_EXEC_ARGV, stdio: 'inherit' });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new BenchError('load generator', `exited at start (code ${code})`)));
+      child.once('exit', (code) =>
+        reject(new BenchError('load generator', `exited at start (code ${code})`)),
+      );
     });
     return new Generator(child);
   }
@@ -113,11 +117,6 @@ export class Generator {
       const message: ToGenerator = { type: 'run', id, job };
       this.child.send(message);
     });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.connected) this.child.send({ type: 'exit' } satisfies ToGenerator);
-    if (!(await waitForExit(this.child, 3000))) await stopChild(this.child);
   }
 }
 
@@ -146,10 +145,22 @@ export interface Relay {
   port: number;
 }
 
-export async function startRelay(upstreamPort: number, idleTimeoutMs: number): Promise<Relay> {
+export async function startRelay(
+  upstreamPort: number,
+  idleTimeoutMs: number,
+  cpuProfileDir?: string,
+): Promise<Relay> {
+  // No fixed file name: tsx's loader thread writes a profile of its own next to the main thread's.
+  const profileArgs = cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`];
   const child = spawn(
     process.execPath,
-    [...TS_EXEC_ARGV, path.join(BENCH_DIR, 'relay.ts'), String(upstreamPort), String(idleTimeoutMs)],
+    [
+      ...profileArgs,
+      ...TS_EXEC_ARGV,
+      path.join(BENCH_DIR, 'relay.ts'),
+      String(upstreamPort),
+      String(idleTimeoutMs),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -171,6 +182,8 @@ export interface ProxyProcess {
   child: ChildProcess;
   apiPort: number;
   stderr: string[];
+  /** The inspector's WebSocket URL, when started with `inspect`. */
+  inspectorUrl?: string;
 }
 
 const API_LISTENER = (port: number): Record<string, unknown> => ({
@@ -184,6 +197,8 @@ const API_LISTENER = (port: number): Record<string, unknown> => ({
 export interface ProxyOptions {
   /** Where to write a V8 CPU profile on exit (node --cpu-prof), if profiling. */
   cpuProfileDir?: string;
+  /** Open the V8 inspector on a free loopback port, so the bench can force a GC (`forceGc`). */
+  inspect?: boolean;
 }
 
 /**
@@ -199,21 +214,30 @@ export async function startProxy(
   const apiPort = await freeTcpPort();
   const file = path.join(workDir, `${name}.yaml`);
   // JSON is YAML; the file is for the bin, and for a human reproducing a run.
-  const document = { admin: { log_level: 'warn' }, ...config, listeners: [API_LISTENER(apiPort), ...config.listeners] };
+  const document = {
+    admin: { log_level: 'warn' },
+    ...config,
+    listeners: [API_LISTENER(apiPort), ...config.listeners],
+  };
   await writeFile(file, JSON.stringify(document, null, 2));
   const profileArgs =
-    options.cpuProfileDir === undefined
-      ? []
-      : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
-  const child = spawn(process.execPath, [...profileArgs, PROXY_BIN, '-c', file, '-l', 'warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+    options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+  const inspectArgs = options.inspect === true ? ['--inspect=127.0.0.1:0'] : [];
+  const child = spawn(
+    process.execPath,
+    [...profileArgs, ...inspectArgs, PROXY_BIN, '-c', file, '-l', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const stderr: string[] = [];
+  const proxy: ProxyProcess = { name, child, apiPort, stderr };
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr.push(chunk.toString('utf8'));
+    const text = chunk.toString('utf8');
+    proxy.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1];
+    stderr.push(text);
     if (stderr.length > 200) stderr.shift();
   });
-  const proxy: ProxyProcess = { name, child, apiPort, stderr };
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -230,6 +254,47 @@ export async function startProxy(
       throw new BenchError(`proxy "${name}"`, `REST API on port ${apiPort} did not answer within 15 s`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Number of open file descriptors of a process (sockets included), from /proc/<pid>/fd. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * Runs a full, memory-reducing GC in a proxy started with `inspect`, through the inspector
+ * protocol (HeapProfiler.collectGarbage), and returns the V8 heap in use afterwards.
+ */
+export async function forceGc(proxy: ProxyProcess): Promise<{ heapUsedBytes: number }> {
+  if (proxy.inspectorUrl === undefined) {
+    throw new BenchError(`proxy "${proxy.name}"`, 'was not started with the inspector');
+  }
+  const socket = new WebSocket(proxy.inspectorUrl);
+  await once(socket, 'open');
+  const call = (id: number, method: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (data: RawData): void => {
+        const message = JSON.parse(data.toString()) as {
+          id?: number;
+          result?: Record<string, unknown>;
+          error?: unknown;
+        };
+        if (message.id !== id) return;
+        socket.off('message', onMessage);
+        if (message.error !== undefined)
+          reject(new BenchError(`inspector ${method}`, JSON.stringify(message.error)));
+        else resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id, method }));
+    });
+  try {
+    await call(1, 'HeapProfiler.collectGarbage');
+    const usage = await call(2, 'Runtime.getHeapUsage');
+    return { heapUsedBytes: Number(usage.usedSize ?? 0) };
+  } finally {
+    socket.close();
   }
 }
 

@@ -11,6 +11,8 @@ export const TARGET_LABELS: Record<TargetName, string> = {
 };
 
 export interface Workload {
+  /** Short name for the command line, e.g. 64x16. */
+  key: string;
   name: string;
   size: number;
   flows: number;
@@ -56,15 +58,25 @@ export interface ChurnSummary {
 
 export interface MemorySummary {
   sessions: number;
+  /** Sessions open when RSS was read (fds gained since the baseline: one upstream socket each). */
+  sessionsOpenAtReading: number;
   idleTimeoutMs: number;
+  /** After warm-up sessions timed out and a forced full GC. */
   baselineRssBytes: number;
+  /** With the sessions open, before any forced GC (garbage from creating them included). */
+  afterSessionsRawRssBytes: number;
+  /** With the sessions open, after a forced full GC. */
   afterSessionsRssBytes: number;
   bytesPerSession: number;
+  rawBytesPerSession: number;
+  heapBytesPerSession: number;
   afterTimeoutRssBytes: number;
   secondCycleAfterSessionsRssBytes: number;
   secondCycleAfterTimeoutRssBytes: number;
-  /** RSS after the second cycle timed out minus after the first: memory kept per cycle of 10,000 sessions. */
+  /** RSS after the second cycle timed out minus after the first (both after GC): what a cycle leaves behind. */
   growthAfterTimeoutBytes: number;
+  heapGrowthAfterTimeoutBytes: number;
+  fds: { baseline: number; open: number; afterTimeout: number; secondAfterTimeout: number };
   liveSessionsAfterTimeout: number;
   failedSessions: number;
 }
@@ -83,44 +95,51 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * Medians over runs. Ratios are taken within each run (round) first, against the direct and relay
+ * cells of the same workload and round, and then the median of those ratios is reported, so
+ * that load from elsewhere that hit one round does not skew a ratio.
+ */
 export function summarizeFlows(cells: FlowCell[]): FlowSummary[] {
-  const rate = (target: TargetName, workload: string): number =>
-    median(
-      cells
-        .find((cell) => cell.target === target && cell.workload.name === workload)
-        ?.runs.map((run) => run.roundTripsPerSecond) ?? [],
-    );
-  const p50 = (target: TargetName, workload: string): number =>
-    median(
-      cells
-        .find((cell) => cell.target === target && cell.workload.name === workload)
-        ?.runs.map((run) => run.latencyUs.p50) ?? [],
-    );
+  const cellOf = (target: TargetName, workload: string): FlowCell | undefined =>
+    cells.find((cell) => cell.target === target && cell.workload.name === workload);
+  const ratio = (
+    cell: FlowCell,
+    reference: FlowCell | undefined,
+    pick: (run: FlowResult) => number,
+  ): number => {
+    if (reference === undefined) return 0;
+    const ratios: number[] = [];
+    cell.runs.forEach((run, round) => {
+      const other = reference.runs[round];
+      if (other !== undefined && pick(other) > 0) ratios.push(pick(run) / pick(other));
+    });
+    return median(ratios);
+  };
+  const rate = (run: FlowResult): number => run.roundTripsPerSecond;
+  const p50 = (run: FlowResult): number => run.latencyUs.p50;
   return cells.map((cell) => {
     const sum = (pick: (run: FlowResult) => number): number =>
       cell.runs.reduce((total, run) => total + pick(run), 0);
-    const rps = median(cell.runs.map((run) => run.roundTripsPerSecond));
-    const ownP50 = median(cell.runs.map((run) => run.latencyUs.p50));
     const sent = sum((run) => run.sent);
     const lost = sum((run) => run.lost);
-    const directRate = rate('direct', cell.workload.name);
-    const relayRate = rate('relay', cell.workload.name);
-    const relayP50 = p50('relay', cell.workload.name);
+    const direct = cellOf('direct', cell.workload.name);
+    const relay = cellOf('relay', cell.workload.name);
     return {
       target: cell.target,
       workload: cell.workload.name,
       runs: cell.runs.length,
-      roundTripsPerSecond: rps,
-      p50Us: ownP50,
+      roundTripsPerSecond: median(cell.runs.map(rate)),
+      p50Us: median(cell.runs.map(p50)),
       p99Us: median(cell.runs.map((run) => run.latencyUs.p99)),
       sent,
       lost,
       lossPercent: sent === 0 ? 0 : (lost / sent) * 100,
       malformed: sum((run) => run.malformed),
       reordered: sum((run) => run.reordered),
-      vsDirect: directRate === 0 ? 0 : rps / directRate,
-      vsRelay: relayRate === 0 ? 0 : rps / relayRate,
-      p50VsRelay: relayP50 === 0 ? 0 : ownP50 / relayP50,
+      vsDirect: ratio(cell, direct, rate),
+      vsRelay: ratio(cell, relay, rate),
+      p50VsRelay: ratio(cell, relay, p50),
       generatorCpuPercent: median(cell.runs.map((run) => run.generatorCpuPercent)),
       targetCpuPercent: median(cell.targetCpuPercent),
     };
@@ -186,16 +205,31 @@ export function memoryTable(memory: MemorySummary): Table {
   return {
     header: ['measurement', 'value'],
     rows: [
-      ['idle UDP sessions created per cycle', int(memory.sessions)],
+      ['idle UDP sessions created per cycle (2 cycles)', int(memory.sessions)],
+      ['sessions open at the reading (fds gained)', int(memory.sessionsOpenAtReading)],
       ['UDP listener idle_timeout', `${int(memory.idleTimeoutMs)} ms`],
-      ['proxy RSS before', mib(memory.baselineRssBytes)],
-      ['proxy RSS with the sessions open', mib(memory.afterSessionsRssBytes)],
-      ['RSS per idle session', kib(memory.bytesPerSession)],
-      ['proxy RSS after they timed out', mib(memory.afterTimeoutRssBytes)],
-      ['second cycle: RSS with the sessions open', mib(memory.secondCycleAfterSessionsRssBytes)],
-      ['second cycle: RSS after they timed out', mib(memory.secondCycleAfterTimeoutRssBytes)],
-      ['growth from cycle 1 to cycle 2 (after timeout)', kib(memory.growthAfterTimeoutBytes)],
-      ['live sessions after the timeout', int(memory.liveSessionsAfterTimeout)],
+      ['proxy RSS before, 200 warm-up sessions open (after GC)', mib(memory.baselineRssBytes)],
+      ['RSS with the sessions open, before GC', mib(memory.afterSessionsRawRssBytes)],
+      ['RSS with the sessions open, after GC', mib(memory.afterSessionsRssBytes)],
+      [
+        'RSS per idle session, after GC (before GC)',
+        `${kib(memory.bytesPerSession)} (${kib(memory.rawBytesPerSession)})`,
+      ],
+      ['V8 heap per idle session', kib(memory.heapBytesPerSession)],
+      ['RSS after they timed out (after GC)', mib(memory.afterTimeoutRssBytes)],
+      [
+        'cycle 2: RSS open / timed out',
+        `${mib(memory.secondCycleAfterSessionsRssBytes)} / ${mib(memory.secondCycleAfterTimeoutRssBytes)}`,
+      ],
+      [
+        'growth cycle 1 → 2 after timeout: RSS / heap',
+        `${kib(memory.growthAfterTimeoutBytes)} / ${kib(memory.heapGrowthAfterTimeoutBytes)}`,
+      ],
+      [
+        'open fds: before warm-up / open / timed out / cycle 2 timed out',
+        `${memory.fds.baseline} / ${memory.fds.open} / ${memory.fds.afterTimeout} / ${memory.fds.secondAfterTimeout}`,
+      ],
+      ['live UDP sessions after the timeout', int(memory.liveSessionsAfterTimeout)],
       ['sessions that got no reply', int(memory.failedSessions)],
     ],
   };
@@ -217,9 +251,11 @@ export function renderText(table: Table): string {
       .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
       .join('  ')
       .trimEnd();
-  return [line(table.header), widths.map((width) => '-'.repeat(width)).join('  '), ...table.rows.map(line)].join(
-    '\n',
-  );
+  return [
+    line(table.header),
+    widths.map((width) => '-'.repeat(width)).join('  '),
+    ...table.rows.map(line),
+  ].join('\n');
 }
 
 export function renderMarkdown(table: Table): string {

@@ -16,7 +16,15 @@ export interface PodProcess {
   tail(lines?: number): string;
 }
 
-export class ProcessStartError extends Error {
+/** A failure of the demo itself (bad option, a pod that did not start...), reported without a stack. */
+export class DemoError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DemoError';
+  }
+}
+
+export class ProcessStartError extends DemoError {
   constructor(label: string, reason: string, tail: string) {
     super(`${label} ${reason}${tail === '' ? '' : `; its last output:\n${tail}`}`);
     this.name = 'ProcessStartError';

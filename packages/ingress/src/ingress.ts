@@ -22,7 +22,10 @@ export const ingressRole: AppRole<IngressOptions> = {
           .default(DEFAULT_METRICS_PORT),
       )
       .addOption(
-        new Option('--metrics-address <address>', 'address of the metrics listener (default: the API address)'),
+        new Option(
+          '--metrics-address <address>',
+          'address of the metrics listener (default: the API address)',
+        ),
       )
       .addOption(new Option('--no-metrics', 'serve no Prometheus metrics'));
   },

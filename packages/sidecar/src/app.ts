@@ -54,7 +54,9 @@ function command<O extends AppOptions>(role: AppRole<O>, io: CliIo): Command {
     .addOption(
       new Option('--api-port <port>', 'port of the REST API').argParser(parsePort).default(DEFAULT_API_PORT),
     )
-    .addOption(new Option('-c, --config <file>', 'extra static config (YAML or JSON) merged into the defaults'))
+    .addOption(
+      new Option('-c, --config <file>', 'extra static config (YAML or JSON) merged into the defaults'),
+    )
     .addOption(
       new Option('-l, --log-level <level>', 'log level (overrides admin.log_level)').choices([...LOG_LEVELS]),
     )
@@ -65,7 +67,12 @@ function command<O extends AppOptions>(role: AppRole<O>, io: CliIo): Command {
         'file holding the REST API bearer token (admin.token_file; or set L7MP_API_TOKEN)',
       ),
     )
-    .addOption(new Option('--pod-name <name>', 'name of this pod, for the logs').env('POD_NAME'))
+    .addOption(
+      // From io.env rather than commander's .env(), which reads process.env.
+      new Option('--pod-name <name>', 'name of this pod, for the logs (env POD_NAME)').default(
+        io.env.POD_NAME !== undefined && io.env.POD_NAME !== '' ? io.env.POD_NAME : undefined,
+      ),
+    )
     .addOption(
       new Option(
         '--listener-address <address>',

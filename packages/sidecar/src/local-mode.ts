@@ -82,7 +82,9 @@ function localUdsCluster(factory: ClusterFactory, udsDir: string): ClusterFactor
         virtual: inner.virtual,
         retriable: inner.retriable,
         connect,
-        ...(inner.close !== undefined ? { close: () => (inner.close as () => Promise<void>).call(inner) } : {}),
+        ...(inner.close !== undefined
+          ? { close: () => (inner.close as () => Promise<void>).call(inner) }
+          : {}),
       };
     },
   };

@@ -20,7 +20,10 @@ export function mergeConfigs(base: Document, extra: unknown): Document {
   if (!isRecord(extra)) return base;
   const merged: Document = { ...base, ...extra };
   if (isRecord(base.admin) || isRecord(extra.admin)) {
-    merged.admin = { ...(isRecord(base.admin) ? base.admin : {}), ...(isRecord(extra.admin) ? extra.admin : {}) };
+    merged.admin = {
+      ...(isRecord(base.admin) ? base.admin : {}),
+      ...(isRecord(extra.admin) ? extra.admin : {}),
+    };
   }
   for (const section of NAMED_SECTIONS) {
     const defaults = Array.isArray(base[section]) ? (base[section] as unknown[]) : [];

@@ -8,10 +8,10 @@ export {
   type CliIo,
   type RunningProxy,
   type StartOptions,
-} from '../../proxy/src/index';
+} from 'l7mp-proxy';
 
-import type { StartOptions } from '../../proxy/src/index';
+import type { StartOptions } from 'l7mp-proxy';
 
 /** A protocol plug-in as the proxy app takes it (derived, so no extra dependency is needed). */
 export type TransportPlugin = NonNullable<StartOptions['transports']>[number];
-export { ALL_TRANSPORTS } from '../../proxy/src/index';
+export { ALL_TRANSPORTS } from 'l7mp-proxy';

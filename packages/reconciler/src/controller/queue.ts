@@ -48,6 +48,11 @@ export class WorkQueue {
     return this.waiting.size + this.active.size + this.retryTimers.size;
   }
 
+  /** Keys waiting or processing (not those waiting to retry after a failure). */
+  pending(): number {
+    return this.waiting.size + this.active.size;
+  }
+
   failuresOf(key: string): number {
     return this.failures.get(key) ?? 0;
   }

@@ -88,6 +88,8 @@ interface ProxyState {
   known: ConfigDocument | undefined;
   /** Fingerprint of the desired config the proxy last got; undefined: not in sync. */
   synced: string | undefined;
+  /** Fingerprint of the desired config a sync in flight is applying. */
+  syncing: string | undefined;
   lastError: string | undefined;
   /** Resource → problem on this proxy after the last sync. */
   problems: Map<string, string>;
@@ -97,7 +99,35 @@ interface ProxyState {
 
 const KINDS: readonly CrdKind[] = ['VirtualService', 'Target', 'Rule'];
 const EMPTY: OwnedConfig = { listeners: [], clusters: [], rules: [] };
-const fingerprint = (address: string, owned: OwnedConfig) => `${address}\n${JSON.stringify(owned)}`;
+// Each render makes new ProxyDesiredConfig objects: their fingerprint is computed once per object,
+// not at every in-sync check (those run after every sync and every status write, for every proxy).
+const fingerprints = new WeakMap<object, string>();
+const fingerprint = (proxy: { readonly address: string; readonly owned: OwnedConfig }): string => {
+  let print = fingerprints.get(proxy);
+  if (print === undefined) {
+    print = `${proxy.address}\n${JSON.stringify(proxy.owned)}`;
+    fingerprints.set(proxy, print);
+  }
+  return print;
+};
+const EMPTY_TARGET = (address: string) => ({ address, owned: EMPTY });
+
+/** Wait after the first status change before writing, to batch the changes of a burst. */
+const STATUS_DELAY_MS = 50;
+/** Status writes wait while proxies are being programmed, but never longer than this. */
+const STATUS_MAX_DEFER_MS = 1000;
+/** Status PATCHes in flight at once, so a burst does not starve the proxy syncs. */
+const STATUS_CONCURRENCY = 8;
+
+/**
+ * What rendering reads of a custom resource: everything but its status, resourceVersion and
+ * managedFields. A status write (ours, after every sync) changes none of it and needs no render.
+ */
+function renderInput(object: KubernetesObject): string {
+  const { status: _status, ...rest } = object as KubernetesObject & { status?: unknown };
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = rest.metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: meta });
+}
 
 /** What identifies one run of a pod's containers: a restart changes it. */
 function containerState(pod: V1Pod): string {
@@ -126,6 +156,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const fresh = new Set<string>();
   const writtenStatus = new Map<string, string>();
   const emittedEvents = new Set<string>();
+  /** What rendering reads of each custom resource (by uid), to skip renders for status writes. */
+  const renderedInputs = new Map<string, string>();
+  let statusRequestedAt: number | undefined;
+  let statusWriting = false;
+  let statusAgain = false;
   let desired: DesiredState = { proxies: new Map(), resources: new Map() };
   let informers: ResilientInformer<KubernetesObject>[] = [];
   let renderTimer: NodeJS.Timeout | undefined;
@@ -168,6 +203,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         state.containers = containers;
         fresh.add(key);
         state.synced = undefined;
+        // A sync in flight may have read the old process: the next render queues another one.
+        state.syncing = undefined;
       }
     }
     scheduleRender();
@@ -186,6 +223,22 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       onError: (error: Error) => hooks.onError?.({ error }),
     };
     const other = () => scheduleRender();
+    const onResourceChange = (type: 'add' | 'update' | 'delete', object: KubernetesObject) => {
+      const uid = object.metadata?.uid;
+      if (uid === undefined) {
+        scheduleRender();
+        return;
+      }
+      if (type === 'delete') {
+        renderedInputs.delete(uid);
+        scheduleRender();
+        return;
+      }
+      const input = renderInput(object);
+      if (type === 'update' && renderedInputs.get(uid) === input) return;
+      renderedInputs.set(uid, input);
+      scheduleRender();
+    };
     for (const ns of namespaces) {
       const scope = ns === undefined ? '' : `/namespaces/${ns}`;
       const podInformer = new ResilientInformer<KubernetesObject>({
@@ -227,7 +280,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
                   })) as {
                 items: KubernetesObject[];
               },
-            onChange: other,
+            onChange: onResourceChange,
           }),
         );
       }
@@ -246,6 +299,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   function render(): void {
+    // This render reads the caches as they are now, so it covers every event a pending render was for.
+    if (renderTimer !== undefined) clearTimeout(renderTimer);
+    renderTimer = undefined;
     if (!running || !informers.every((i) => i.synced)) {
       // Rendering before every cache is filled would remove objects of resources not listed yet.
       if (running) scheduleRender();
@@ -274,13 +330,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           }),
           known: undefined,
           synced: undefined,
+          syncing: undefined,
           lastError: undefined,
           problems: new Map(),
           containers: pod !== undefined ? containerState(pod) : '',
         };
         proxyStates.set(key, state);
       }
-      if (state.synced !== fingerprint(proxy.address, proxy.owned)) queue?.add(key);
+      const print = fingerprint(proxy);
+      // A sync in flight with this very config needs no second run (it retries by itself if it fails).
+      if (state.synced !== print && state.syncing !== print) queue?.add(key);
     }
     // A pod no longer selected by anything gets its owned objects removed once (if it still runs).
     for (const key of previous.proxies.keys()) {
@@ -304,9 +363,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return 'done';
     }
     const owned = target?.owned ?? EMPTY;
-    const print = fingerprint(state.client.address, owned);
+    const print = fingerprint(target ?? EMPTY_TARGET(state.client.address));
     const started = Date.now();
     const before = state.client.calls;
+    state.syncing = print;
     try {
       const readFirst = fresh.delete(key) || state.known === undefined;
       const result = await syncProxy(state.client, owned, {
@@ -314,7 +374,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         resources: target?.resources ?? [],
       });
       state.known = result.document;
-      state.synced = print;
+      // Not in sync when the pod's process changed meanwhile: the next render queues a fresh read.
+      state.synced = state.syncing === print ? print : undefined;
+      state.syncing = undefined;
       state.lastError = undefined;
       state.problems = new Map(result.problems.map((p) => [resourceOfObject(p.resource), p.message]));
       for (const p of result.problems) {
@@ -336,6 +398,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const err = errorOf(error);
       state.known = undefined;
       state.synced = undefined;
+      state.syncing = undefined;
       state.lastError = err.message;
       logger.warn(
         { proxy: key, err: err.message, failures: (queue?.failuresOf(key) ?? 0) + 1 },
@@ -363,7 +426,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     if (hooks.onProxiesInSync === undefined) return;
     let inSync = 0;
     for (const [key, proxy] of desired.proxies) {
-      if (proxyStates.get(key)?.synced === fingerprint(proxy.address, proxy.owned)) inSync += 1;
+      if (proxyStates.get(key)?.synced === fingerprint(proxy)) inSync += 1;
     }
     hooks.onProxiesInSync(inSync, desired.proxies.size);
   }
@@ -372,10 +435,33 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   function scheduleStatus(): void {
     if (!running || statusTimer !== undefined) return;
-    statusTimer = setTimeout(() => {
-      statusTimer = undefined;
-      void writeStatuses();
-    }, 50);
+    statusRequestedAt ??= Date.now();
+    statusTimer = setTimeout(flushStatuses, STATUS_DELAY_MS);
+  }
+
+  function flushStatuses(): void {
+    statusTimer = undefined;
+    if (!running) return;
+    // Programming the proxies comes first: a cold start would otherwise send a PATCH per resource
+    // while the proxies wait. The deferral is bounded so statuses never starve.
+    const busy = (queue?.pending() ?? 0) > 0;
+    if (busy && Date.now() - (statusRequestedAt ?? 0) < STATUS_MAX_DEFER_MS) {
+      statusTimer = setTimeout(flushStatuses, STATUS_DELAY_MS);
+      return;
+    }
+    if (statusWriting) {
+      statusAgain = true;
+      return;
+    }
+    statusRequestedAt = undefined;
+    statusWriting = true;
+    void writeStatuses().finally(() => {
+      statusWriting = false;
+      if (statusAgain) {
+        statusAgain = false;
+        scheduleStatus();
+      }
+    });
   }
 
   function conditionsOf(v: ResourceVerdict): CrdCondition[] {
@@ -410,7 +496,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       if (problem !== undefined) problems.push(`${key}: ${problem}`);
       else if (state.lastError !== undefined) problems.push(`${key}: ${state.lastError}`);
       else if (
-        state.synced === fingerprint(proxy.address, proxy.owned) &&
+        state.synced === fingerprint(proxy) &&
         !v.problems.some((p) => p.proxy === key)
       )
         programmed += 1;
@@ -441,7 +527,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         );
       }
     }
-    const writes: Promise<void>[] = [];
+    const writes: (() => Promise<void>)[] = [];
     for (const [name, v] of desired.resources) {
       const object = current.get(name);
       if (object === undefined) continue;
@@ -475,7 +561,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       writtenStatus.set(name, `${object.metadata?.uid ?? ''}${signature}`);
       if (!v.accepted) emitEvent(object, v.kind, `${CRD_GROUP}/${CRD_VERSION}`, v.reason, v.message);
       if (unchanged) continue;
-      writes.push(
+      writes.push(() =>
         custom
           .patchNamespacedCustomObjectStatus(
             {
@@ -504,7 +590,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           ),
       );
     }
-    await Promise.all(writes);
+    let next = 0;
+    const worker = async () => {
+      while (running && next < writes.length) {
+        const write = writes[next++];
+        if (write !== undefined) await write();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATUS_CONCURRENCY, writes.length) }, worker));
   }
 
   function emitEvent(
@@ -586,6 +679,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     pods.clear();
     proxyStates.clear();
     writtenStatus.clear();
+    renderedInputs.clear();
+    statusRequestedAt = undefined;
+    statusAgain = false;
   }
 
   const serialise = (step: () => Promise<void>) => {
@@ -631,7 +727,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         return {
           key,
           address: s.client.address,
-          inSync: proxy !== undefined && s.synced === fingerprint(proxy.address, proxy.owned),
+          inSync: proxy !== undefined && s.synced === fingerprint(proxy),
           ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
           calls: s.client.calls,
         };
