@@ -15,23 +15,38 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Waits for a transport's connect, giving up when `signal` aborts (timeout or session end) even
- * if the transport ignores the signal. A conduit that arrives after giving up is destroyed so
- * no socket leaks.
+ * Waits for a transport's connect, giving up when `signal` aborts (session end) or, if given,
+ * after `timeoutMs` (rejecting with `timeoutError()`), even if the transport ignores both. A
+ * conduit that arrives after giving up is destroyed so no socket leaks.
  */
-export function connectOrAbort(open: () => Promise<Conduit>, signal: AbortSignal): Promise<Conduit> {
+export function connectOrAbort(
+  open: () => Promise<Conduit>,
+  signal: AbortSignal,
+  timeoutMs?: number,
+  timeoutError?: () => Error,
+): Promise<Conduit> {
   return new Promise<Conduit>((resolve, reject) => {
     let settled = false;
-    const onAbort = (): void => {
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = (reason: unknown): void => {
       if (settled) return;
       settled = true;
-      reject(signal.reason);
+      if (timer !== undefined) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      reject(reason);
     };
+    const onAbort = (): void => giveUp(signal.reason);
     if (signal.aborted) {
       onAbort();
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => giveUp(timeoutError?.() ?? new Error(`connect timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }
     let pending: Promise<Conduit>;
     try {
       pending = open();
@@ -40,20 +55,16 @@ export function connectOrAbort(open: () => Promise<Conduit>, signal: AbortSignal
     }
     pending.then(
       (conduit) => {
-        signal.removeEventListener('abort', onAbort);
         if (settled) {
           conduit.destroy();
           return;
         }
         settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
         resolve(conduit);
       },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) return;
-        settled = true;
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
+      (error: unknown) => giveUp(error instanceof Error ? error : new Error(String(error))),
     );
   });
 }

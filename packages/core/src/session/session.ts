@@ -56,7 +56,13 @@ export class Session implements StageOwner {
   readonly listener: string;
   metadata: SessionMetadata;
   status: SessionStatus = 'INIT';
-  readonly events: SessionEvent[] = [];
+  /** The event log; times are kept as numbers and formatted only when someone reads them. */
+  private readonly eventLog: {
+    event: SessionEvent['event'];
+    time: number;
+    message: string;
+    content?: unknown;
+  }[] = [];
   readonly source: Stage;
   ingress: Stage[] = [];
   egress: Stage[] = [];
@@ -66,6 +72,8 @@ export class Session implements StageOwner {
   readonly createdAt = new Date();
   private track = 0;
   private readonly lifetime = new AbortController();
+  /** Connects or reconnects in flight; only they listen to `lifetime`, so only they need its abort. */
+  private waiting = 0;
   private lingering: Set<Conduit> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly listenerSpec: unknown;
@@ -100,13 +108,22 @@ export class Session implements StageOwner {
     return [this.source, ...this.ingress, ...destination, ...this.egress];
   }
 
-  private pushEvent(event: SessionEvent['event'], message: string, content?: unknown): void {
-    this.events.push({
+  /** Anchor §1.8 event log: INIT, LOOKUP SUCCESS, CONNECT, DISCONNECT, ERROR, END, DESTROY. */
+  get events(): SessionEvent[] {
+    return this.eventLog.map(({ event, time, message, content }) => ({
       event,
-      timestamp: new Date().toISOString(),
+      timestamp: new Date(time).toISOString(),
       message,
       ...(content !== undefined ? { content } : {}),
-    });
+    }));
+  }
+
+  private pushEvent(event: SessionEvent['event'], message: string, content?: unknown): void {
+    this.eventLog.push(
+      content === undefined
+        ? { event, time: Date.now(), message }
+        : { event, time: Date.now(), message, content },
+    );
   }
 
   /** Routes and connects the session; resolves with what the listener reports to its peer. */
@@ -177,26 +194,44 @@ export class Session implements StageOwner {
   /** Connects every cluster stage concurrently; the first stage that gives up stops the others. */
   private async connectAll(route: FlatRoute): Promise<void> {
     const attempts = SETUP_POLICIES.has(route.retry.retry_on) ? route.retry.num_retries + 1 : 1;
+    const stages = this.stages().slice(1);
+    this.waiting++;
+    try {
+      if (stages.length === 1) {
+        // The common route (destination only) needs no sibling cancellation.
+        await this.connectCluster(stages[0]!, attempts, this.lifetime.signal, new Set());
+        return;
+      }
+      await this.connectConcurrently(stages, attempts);
+    } catch (error) {
+      if (this.lifetime.signal.aborted) throw new SessionEndedError(this.name);
+      const message = `Pipeline setup failed for session "${this.name}": ${messageOf(error)}`;
+      throw new ConnectError(message, { status: statusOf(error, 503), cause: error });
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  /** Several stages at once; the first failure aborts the others and is the one reported. */
+  private async connectConcurrently(stages: Stage[], attempts: number): Promise<void> {
     const setup = new AbortController();
     const stopSetup = (): void => setup.abort(new SessionEndedError(this.name));
     this.lifetime.signal.addEventListener('abort', stopSetup, { once: true });
     let firstError: unknown;
-    const results = await Promise.allSettled(
-      this.stages()
-        .slice(1)
-        .map((stage) =>
+    try {
+      const results = await Promise.allSettled(
+        stages.map((stage) =>
           this.connectCluster(stage, attempts, setup.signal, new Set()).catch((error: unknown) => {
             firstError ??= error;
             setup.abort(error);
             throw error;
           }),
         ),
-    );
-    this.lifetime.signal.removeEventListener('abort', stopSetup);
-    if (results.every((r) => r.status === 'fulfilled')) return;
-    if (this.lifetime.signal.aborted) throw new SessionEndedError(this.name);
-    const message = `Pipeline setup failed for session "${this.name}": ${messageOf(firstError)}`;
-    throw new ConnectError(message, { status: statusOf(firstError, 503), cause: firstError });
+      );
+      if (results.some((r) => r.status === 'rejected')) throw firstError;
+    } finally {
+      this.lifetime.signal.removeEventListener('abort', stopSetup);
+    }
   }
 
   /** Connects one cluster stage with up to `attempts` tries; sets it CONNECTED or throws. */
@@ -245,16 +280,10 @@ export class Session implements StageOwner {
     if (cluster === undefined) throw new NotFoundError(`Cannot find cluster "${stage.origin}"`);
     const endpoint = cluster.transport.virtual ? undefined : cluster.balancer.pick(this.metadata, failed);
     this.host.metrics.clusterRequest(cluster.name, cluster.spec.protocol);
-    const attempt = new AbortController();
-    const what =
-      endpoint === undefined
-        ? `Cluster "${cluster.name}"`
-        : `Cluster "${cluster.name}" endpoint "${endpoint.name}"`;
-    const timer = setTimeout(() => attempt.abort(new ConnectTimeoutError(what, timeout)), timeout);
-    const forward = (): void => attempt.abort(signal.reason);
-    signal.addEventListener('abort', forward, { once: true });
     let conduit: Conduit;
     try {
+      // The transport gets the session's signal and the timeout; the race here makes sure a
+      // transport that ignores either still cannot hold the session longer than `timeout`.
       conduit = await connectOrAbort(
         () =>
           cluster.transport.connect({
@@ -262,16 +291,21 @@ export class Session implements StageOwner {
             sessionName: this.name,
             metadata: this.metadata,
             timeoutMs: timeout,
-            signal: attempt.signal,
+            signal,
           }),
-        attempt.signal,
+        signal,
+        timeout,
+        () =>
+          new ConnectTimeoutError(
+            endpoint === undefined
+              ? `Cluster "${cluster.name}"`
+              : `Cluster "${cluster.name}" endpoint "${endpoint.name}"`,
+            timeout,
+          ),
       );
     } catch (error) {
       if (endpoint !== undefined) failed.add(endpoint.name);
       throw error;
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', forward);
     }
     if (signal.aborted) {
       conduit.destroy();
@@ -386,10 +420,12 @@ export class Session implements StageOwner {
   private async reconnect(stage: Stage, lost: EndpointTarget | undefined): Promise<void> {
     const attempts = (this.route?.retry.num_retries ?? 0) + 1;
     const failed = new Set<string>(lost !== undefined ? [lost.name] : []);
+    this.waiting++;
     try {
       if (stage.role === 'source') await this.reopenSource(attempts);
       else await this.connectCluster(stage, attempts, this.lifetime.signal, failed);
     } catch (error) {
+      this.waiting--;
       if (this.status === 'CONNECTED') {
         this.fail(
           new ConnectError(`Reconnect failed for session "${this.name}": ${messageOf(error)}`, {
@@ -400,6 +436,7 @@ export class Session implements StageOwner {
       }
       return;
     }
+    this.waiting--;
     if (this.status !== 'CONNECTED') {
       stage.detach().destroy();
       return;
@@ -485,7 +522,9 @@ export class Session implements StageOwner {
    * response written by `reject` still reaches the peer).
    */
   private teardown(graceful: boolean): void {
-    this.lifetime.abort(new SessionEndedError(this.name));
+    // An Error (with its stack) per ended session is measurable at high session churn; abort
+    // only when a connect or reconnect is actually waiting on the session's lifetime.
+    if (this.waiting > 0) this.lifetime.abort(new SessionEndedError(this.name));
     for (const stage of this.stages()) {
       if (stage.status !== 'END') stage.status = 'END';
       const conduit = stage.detach();
@@ -540,7 +579,7 @@ export class Session implements StageOwner {
       ingress: this.ingress.map(dumpStage),
       egress: this.egress.map(dumpStage),
       status: this.status,
-      events: this.events.map((e) => ({ ...e })),
+      events: this.events,
     };
   }
 }
