@@ -71,7 +71,11 @@ export class Session implements StageOwner {
   route: FlatRoute | undefined;
   readonly createdAt = new Date();
   private track = 0;
-  private readonly lifetime = new AbortController();
+  /**
+   * Aborted when the session ends while a connect or reconnect waits on it. Created on demand
+   * and dropped when nothing waits, so an idle session does not carry one.
+   */
+  private lifetimeController: AbortController | undefined;
   /** Connects or reconnects in flight; only they listen to `lifetime`, so only they need its abort. */
   private waiting = 0;
   private lingering: Set<Conduit> | undefined;
@@ -106,6 +110,23 @@ export class Session implements StageOwner {
   stages(): Stage[] {
     const destination = this.destination === undefined ? [] : [this.destination];
     return [this.source, ...this.ingress, ...destination, ...this.egress];
+  }
+
+  private get lifetime(): AbortController {
+    return (this.lifetimeController ??= new AbortController());
+  }
+
+  /** Marks the start of a wait on the lifetime signal. */
+  private beginWait(): AbortSignal {
+    this.waiting++;
+    return this.lifetime.signal;
+  }
+
+  /** Ends a wait; the controller is let go once nothing waits and it was not aborted. */
+  private endWait(): void {
+    this.waiting--;
+    if (this.waiting === 0 && this.lifetimeController?.signal.aborted === false)
+      this.lifetimeController = undefined;
   }
 
   /** Anchor §1.8 event log: INIT, LOOKUP SUCCESS, CONNECT, DISCONNECT, ERROR, END, DESTROY. */
@@ -195,28 +216,28 @@ export class Session implements StageOwner {
   private async connectAll(route: FlatRoute): Promise<void> {
     const attempts = SETUP_POLICIES.has(route.retry.retry_on) ? route.retry.num_retries + 1 : 1;
     const stages = this.stages().slice(1);
-    this.waiting++;
+    const lifetime = this.beginWait();
     try {
       if (stages.length === 1) {
         // The common route (destination only) needs no sibling cancellation.
-        await this.connectCluster(stages[0]!, attempts, this.lifetime.signal, new Set());
+        await this.connectCluster(stages[0]!, attempts, lifetime, new Set());
         return;
       }
-      await this.connectConcurrently(stages, attempts);
+      await this.connectConcurrently(stages, attempts, lifetime);
     } catch (error) {
-      if (this.lifetime.signal.aborted) throw new SessionEndedError(this.name);
+      if (lifetime.aborted) throw new SessionEndedError(this.name);
       const message = `Pipeline setup failed for session "${this.name}": ${messageOf(error)}`;
       throw new ConnectError(message, { status: statusOf(error, 503), cause: error });
     } finally {
-      this.waiting--;
+      this.endWait();
     }
   }
 
   /** Several stages at once; the first failure aborts the others and is the one reported. */
-  private async connectConcurrently(stages: Stage[], attempts: number): Promise<void> {
+  private async connectConcurrently(stages: Stage[], attempts: number, lifetime: AbortSignal): Promise<void> {
     const setup = new AbortController();
     const stopSetup = (): void => setup.abort(new SessionEndedError(this.name));
-    this.lifetime.signal.addEventListener('abort', stopSetup, { once: true });
+    lifetime.addEventListener('abort', stopSetup, { once: true });
     let firstError: unknown;
     try {
       const results = await Promise.allSettled(
@@ -230,7 +251,7 @@ export class Session implements StageOwner {
       );
       if (results.some((r) => r.status === 'rejected')) throw firstError;
     } finally {
-      this.lifetime.signal.removeEventListener('abort', stopSetup);
+      lifetime.removeEventListener('abort', stopSetup);
     }
   }
 
@@ -420,12 +441,12 @@ export class Session implements StageOwner {
   private async reconnect(stage: Stage, lost: EndpointTarget | undefined): Promise<void> {
     const attempts = (this.route?.retry.num_retries ?? 0) + 1;
     const failed = new Set<string>(lost !== undefined ? [lost.name] : []);
-    this.waiting++;
+    const lifetime = this.beginWait();
     try {
-      if (stage.role === 'source') await this.reopenSource(attempts);
-      else await this.connectCluster(stage, attempts, this.lifetime.signal, failed);
+      if (stage.role === 'source') await this.reopenSource(attempts, lifetime);
+      else await this.connectCluster(stage, attempts, lifetime, failed);
     } catch (error) {
-      this.waiting--;
+      this.endWait();
       if (this.status === 'CONNECTED') {
         this.fail(
           new ConnectError(`Reconnect failed for session "${this.name}": ${messageOf(error)}`, {
@@ -436,7 +457,7 @@ export class Session implements StageOwner {
       }
       return;
     }
-    this.waiting--;
+    this.endWait();
     if (this.status !== 'CONNECTED') {
       stage.detach().destroy();
       return;
@@ -451,11 +472,10 @@ export class Session implements StageOwner {
     this.host.sessionConnected(this);
   }
 
-  private async reopenSource(attempts: number): Promise<void> {
+  private async reopenSource(attempts: number, signal: AbortSignal): Promise<void> {
     const reopen = this.connection.reconnect;
     if (reopen === undefined) throw new L7mpError(`Source of session "${this.name}" cannot be reopened`);
     const timeout = this.route?.retry.timeout ?? 2000;
-    const signal = this.lifetime.signal;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
@@ -524,7 +544,7 @@ export class Session implements StageOwner {
   private teardown(graceful: boolean): void {
     // An Error (with its stack) per ended session is measurable at high session churn; abort
     // only when a connect or reconnect is actually waiting on the session's lifetime.
-    if (this.waiting > 0) this.lifetime.abort(new SessionEndedError(this.name));
+    if (this.waiting > 0) this.lifetimeController?.abort(new SessionEndedError(this.name));
     for (const stage of this.stages()) {
       if (stage.status !== 'END') stage.status = 'END';
       const conduit = stage.detach();
