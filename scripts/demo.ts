@@ -1,6 +1,7 @@
-// Task1 of the seed ("Routing and Protocol Conversion") on one host, with real processes:
-//   npm run demo            builds the bins, starts every pod, checks the seed's test, keeps running
-//   npm run demo -- --once  exits after the check (non-zero if a reply is missing or wrong)
+// Task1 of the seed ("Routing and Protocol Conversion") on one host, with real processes and
+// static proxy configs (no API server, no operator; `npm run demo` is the operator-driven mesh):
+//   npm run demo:static            builds the bins, starts every pod, checks the seed's test, keeps running
+//   npm run demo:static -- --once  exits after the check (non-zero if a reply is missing or wrong)
 // Options: --subnet 127.A.B.0/24 (default 127.0.0.0/24), --bin-dir DIR (use bins built there).
 // The proxies log at info level to files in the run directory (the demo reads their "ready" lines).
 import path from 'node:path';
@@ -36,7 +37,7 @@ function demoArgs(argv: string[]): DemoArgs {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run demo -- [--once] [--subnet 127.A.B.0/24] [--bin-dir DIR]\n' +
+      'Usage: npm run demo:static -- [--once] [--subnet 127.A.B.0/24] [--bin-dir DIR]\n' +
         'Starts task1 of the seed (UDP 9001 -> WebSocket -> UDS -> UDP) with one loopback address per pod.\n',
     );
     process.exit(0);

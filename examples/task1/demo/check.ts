@@ -17,7 +17,13 @@ function escapeRegExp(text: string): string {
 }
 
 /** Whether `reply` is what task1 promises: a worker's echo of a transcoder's echo of `message`. */
-export function isSeedReply(reply: string, message: string, topology: Pick<Topology, 'pods'>): boolean {
+/** What the check needs of a running task1: who may answer, and where the gateway is. */
+export interface SeedTarget {
+  readonly pods: readonly { readonly name: string; readonly role: string }[];
+  readonly gateway: Topology['gateway'];
+}
+
+export function isSeedReply(reply: string, message: string, topology: Pick<SeedTarget, 'pods'>): boolean {
   const names = (role: string) =>
     topology.pods
       .filter((pod) => pod.role === role)
@@ -32,7 +38,7 @@ export function isSeedReply(reply: string, message: string, topology: Pick<Topol
  * Sends the seed's messages over UDP to the gateway from one client socket (one session, like
  * `socat - udp4:<gateway>:9001`), one at a time, and reports what came back.
  */
-export async function sendSeedMessages(topology: Topology): Promise<SeedExchange[]> {
+export async function sendSeedMessages(topology: SeedTarget): Promise<SeedExchange[]> {
   const socket = createSocket('udp4');
   const replies: string[] = [];
   let wake: (() => void) | undefined;

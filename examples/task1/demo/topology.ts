@@ -65,13 +65,13 @@ export function randomSubnet(): string {
 }
 
 /** Random characters as Kubernetes uses them in generated pod names. */
-function suffix(length: number): string {
+export function suffix(length: number): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 /** Pod names like a Deployment's: `<deployment>-<template hash>-<random>`. */
-function deploymentPodNames(deployment: string, replicas: number): string[] {
+export function deploymentPodNames(deployment: string, replicas: number): string[] {
   const hash = suffix(10);
   return Array.from({ length: replicas }, () => `${deployment}-${hash}-${suffix(5)}`);
 }
@@ -198,6 +198,8 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
           path.join(DEMO_DIR, 'uds-echo.ts'),
           '--socket',
           path.join(pod.dir, 'tmp', 'uds-echo.sock'),
+          '--mode',
+          'seqpacket',
           '--pod',
           pod.name,
         ]),

@@ -1,37 +1,65 @@
-// The transcoder app of task1: a Unix socket (SOCK_SEQPACKET) echo server that answers every
-// message with `Transcoded on <pod>: <message>`, one reply per message.
-// Usage: node --import tsx uds-echo.ts --socket /path/uds-echo.sock --pod <name>
+// The transcoder app of task1: a Unix socket echo server that answers every message with
+// `Transcoded on <pod>: <message>`.
+//   --mode seqpacket  SOCK_SEQPACKET, one reply per message (the static demo's framed variant)
+//   --mode stream     SOCK_STREAM, one reply per chunk read (the seed's byte-stream UDS, as the
+//                     seed's uds-cluster Target declares it: no `mode`)
+// Usage: node --import tsx uds-echo.ts --socket /path/uds-echo.sock --mode stream --pod <name>
 import { rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { SeqpacketServer, type SeqpacketSocket } from 'node-unix-socket';
 import { appArgs, onStop } from './app-args';
 
-const { socket: socketPath, pod } = appArgs('uds-echo', ['socket', 'pod']);
+const { socket: socketPath, pod, mode } = appArgs('uds-echo', ['socket', 'pod', 'mode']);
+if (mode !== 'stream' && mode !== 'seqpacket') {
+  process.stderr.write(`uds-echo: --mode must be stream or seqpacket, got "${mode}"\n`);
+  process.exit(2);
+}
 const prefix = Buffer.from(`Transcoded on ${pod}: `);
-const server = new SeqpacketServer();
-const clients = new Set<SeqpacketSocket>();
 
-server.on('connection', (client: SeqpacketSocket) => {
-  clients.add(client);
-  client.on('data', (message: Buffer) => client.write(Buffer.concat([prefix, message])));
-  client.on('error', () => client.destroy());
-  client.on('close', () => clients.delete(client));
-});
-server.on('error', (error: Error) => {
-  process.stderr.write(`uds-echo: ${error.message}\n`);
+interface EchoClient {
+  destroy(): void;
+}
+const clients = new Set<EchoClient>();
+const fail = (error: Error): never => {
+  process.stderr.write(`uds-echo: ${socketPath}: ${error.message}\n`);
   process.exit(1);
-});
+};
 
+const announce = (): void => {
+  process.stdout.write(`${JSON.stringify({ msg: 'ready', socket: socketPath, mode, pod })}\n`);
+};
+let close: () => void;
 // A socket file left by a killed run would make listen fail.
 rmSync(socketPath, { force: true });
-try {
-  server.listen(socketPath);
-} catch (error) {
-  process.stderr.write(`uds-echo: cannot listen on ${socketPath}: ${(error as Error).message}\n`);
-  process.exit(1);
+if (mode === 'seqpacket') {
+  const server = new SeqpacketServer();
+  server.on('connection', (client: SeqpacketSocket) => {
+    clients.add(client);
+    client.on('data', (message: Buffer) => client.write(Buffer.concat([prefix, message])));
+    client.on('error', () => client.destroy());
+    client.on('close', () => clients.delete(client));
+  });
+  server.on('error', fail);
+  try {
+    server.listen(socketPath);
+  } catch (error) {
+    fail(error as Error);
+  }
+  announce();
+  close = () => server.close();
+} else {
+  const server = createServer((client: Socket) => {
+    clients.add(client);
+    client.on('data', (chunk: Buffer) => client.write(Buffer.concat([prefix, chunk])));
+    client.on('error', () => client.destroy());
+    client.on('close', () => clients.delete(client));
+  });
+  server.on('error', fail);
+  server.listen(socketPath, announce);
+  close = () => server.close();
 }
 onStop(() => {
   for (const client of clients) client.destroy();
-  server.close();
+  close();
   rmSync(socketPath, { force: true });
 });
-process.stdout.write(`${JSON.stringify({ msg: 'ready', socket: socketPath, pod })}\n`);

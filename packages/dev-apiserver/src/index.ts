@@ -2,8 +2,11 @@ export {
   DevApiServer,
   ApiStatusError,
   mergePatch,
+  withoutDirectives,
   type DevApiServerOptions,
   type WatchEventType,
+  type ChangeEvent,
+  type ChangeListener,
 } from './server';
 export { builtinResources, resourcesOfCrd, type ResourceType } from './resources';
 export {
@@ -13,3 +16,12 @@ export {
   fieldsMatch,
   SelectorSyntaxError,
 } from './selectors';
+export {
+  buildTable,
+  parseJsonPath,
+  evaluateJsonPath,
+  humanAge,
+  JsonPathError,
+  type PrinterColumn,
+} from './table';
+export { openApiV2Json, openApiV2Protobuf } from './openapi';

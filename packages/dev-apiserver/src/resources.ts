@@ -1,4 +1,5 @@
 import { crdManifests, validateManifest } from '@l7mp/config';
+import type { PrinterColumn } from './table';
 
 /** One kind of object the server stores. */
 export interface ResourceType {
@@ -11,6 +12,8 @@ export interface ResourceType {
   readonly shortNames: readonly string[];
   /** Has a /status subresource: updates of the main resource keep the stored status. */
   readonly statusSubresource: boolean;
+  /** The CRD's `additionalPrinterColumns` (kubectl get); without them: Name and Age. */
+  readonly printerColumns?: readonly PrinterColumn[];
   /** Checks a create/update body; returns problems (empty: valid). */
   readonly validate?: (body: Record<string, unknown>) => string[];
 }
@@ -74,9 +77,21 @@ interface CrdLike {
     group?: string;
     scope?: string;
     names?: { plural?: string; singular?: string; kind?: string; shortNames?: string[] };
-    versions?: { name?: string; served?: boolean; subresources?: { status?: unknown } }[];
+    versions?: {
+      name?: string;
+      served?: boolean;
+      subresources?: { status?: unknown };
+      additionalPrinterColumns?: PrinterColumn[];
+    }[];
   };
 }
+
+const isPrinterColumn = (c: unknown): c is PrinterColumn =>
+  typeof c === 'object' &&
+  c !== null &&
+  typeof (c as PrinterColumn).name === 'string' &&
+  typeof (c as PrinterColumn).jsonPath === 'string' &&
+  typeof (c as PrinterColumn).type === 'string';
 
 /** The kinds a CustomResourceDefinition object declares (one per served version). */
 export function resourcesOfCrd(crd: unknown): ResourceType[] {
@@ -95,6 +110,9 @@ export function resourcesOfCrd(crd: unknown): ResourceType[] {
       namespaced: spec.scope !== 'Cluster',
       shortNames: names.shortNames ?? [],
       statusSubresource: v.subresources?.status !== undefined,
+      ...(Array.isArray(v.additionalPrinterColumns)
+        ? { printerColumns: v.additionalPrinterColumns.filter(isPrinterColumn) }
+        : {}),
       ...(isL7mp
         ? {
             validate: (body: Record<string, unknown>) =>

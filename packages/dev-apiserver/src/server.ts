@@ -18,6 +18,8 @@ import {
   type FieldRequirement,
   type LabelRequirement,
 } from './selectors';
+import { OPENAPI_V2_PROTOBUF_TYPE, openApiV2Json, openApiV2Protobuf } from './openapi';
+import { buildTable, DEFAULT_COLUMNS, JsonPathError, wantsTable } from './table';
 
 type Obj = Record<string, unknown> & { metadata: Meta };
 interface Meta {
@@ -34,6 +36,18 @@ interface Meta {
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A change, as in-process subscribers see it (see DevApiServer.subscribe). */
+export interface ChangeEvent {
+  readonly type: WatchEventType;
+  /** `v1`, `l7mp.io/v1`, ... */
+  readonly apiVersion: string;
+  readonly plural: string;
+  /** A copy: subscribers may keep or change it. */
+  readonly object: Record<string, unknown>;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
 
 interface LoggedEvent {
   readonly rv: number;
@@ -100,6 +114,7 @@ export class DevApiServer {
   private readonly objects = new Map<string, Map<string, Obj>>();
   private readonly log: LoggedEvent[] = [];
   private readonly watchers = new Set<Watcher>();
+  private readonly listeners = new Set<ChangeListener>();
   private revision = 0;
   private compactedAt = 0;
   private url = '';
@@ -158,6 +173,16 @@ export class DevApiServer {
       else w.res.end();
     }
     this.watchers.clear();
+  }
+
+  /**
+   * Calls `listener` after every change (synchronously, in order), e.g. for a local "kubelet"
+   * that starts processes for new pods. A listener that throws does not stop the others or the
+   * write. Returns the function that unsubscribes.
+   */
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Number of open watch connections. */
@@ -280,6 +305,13 @@ export class DevApiServer {
     };
     this.log.push(event);
     for (const w of this.watchers) this.sendEvent(w, event);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener({ type, apiVersion: groupVersionOf(t), plural: t.plural, object: clone(object) });
+      } catch {
+        // A broken subscriber must not fail the write that triggered it.
+      }
+    }
   }
 
   private validate(t: ResourceType, body: Obj): void {
@@ -503,7 +535,7 @@ export class DevApiServer {
     const e =
       error instanceof ApiStatusError
         ? error
-        : error instanceof SelectorSyntaxError
+        : error instanceof SelectorSyntaxError || error instanceof JsonPathError
           ? new ApiStatusError(400, 'BadRequest', error.message)
           : new ApiStatusError(500, 'InternalError', error instanceof Error ? error.message : String(error));
     this.send(res, e.code, {
@@ -596,6 +628,7 @@ export class DevApiServer {
     const method = req.method ?? 'GET';
     this.requests.push({ method, path });
     if (method === 'GET') {
+      if (path === '/openapi/v2') return this.sendOpenApi(req, res);
       const d = this.discovery(path);
       if (d !== undefined) return this.send(res, 200, d);
     }
@@ -627,7 +660,9 @@ export class DevApiServer {
       if (method === 'GET') {
         if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')
           return this.watch(t, ns, url, res);
-        return this.send(res, 200, this.listBody(t, ns, url));
+        const list = this.listBody(t, ns, url);
+        if (wantsTable(req.headers.accept)) return this.send(res, 200, this.table(t, list.items));
+        return this.send(res, 200, list);
       }
       if (method === 'POST') {
         const body = (await this.readBody(req)) as Obj;
@@ -636,8 +671,12 @@ export class DevApiServer {
       throw new ApiStatusError(405, 'MethodNotAllowed', `${method} is not supported on a collection`);
     }
     switch (method) {
-      case 'GET':
-        return this.send(res, 200, this.stored(t, ns, name));
+      case 'GET': {
+        const object = this.stored(t, ns, name);
+        if (wantsTable(req.headers.accept) && !statusOnly)
+          return this.send(res, 200, this.table(t, [object]));
+        return this.send(res, 200, object);
+      }
       case 'PUT': {
         const body = (await this.readBody(req)) as Obj;
         return this.send(res, 200, this.updateObject(t, ns, name, body, statusOnly));
@@ -652,7 +691,10 @@ export class DevApiServer {
           );
         }
         const body = await this.readBody(req);
-        return this.send(res, 200, this.patchObject(t, ns, name, body, statusOnly));
+        // A strategic merge patch is applied as a merge patch, minus its `$` directives (kubectl
+        // apply sends `$setElementOrder/...` and `$patch` keys for built-in kinds).
+        const patch = type === 'application/strategic-merge-patch+json' ? withoutDirectives(body) : body;
+        return this.send(res, 200, this.patchObject(t, ns, name, patch, statusOnly));
       }
       case 'DELETE':
         return this.send(res, 200, this.deleteObject(t, ns, name));
@@ -680,7 +722,25 @@ export class DevApiServer {
     );
   }
 
-  private listBody(t: ResourceType, ns: string | undefined, url: URL): unknown {
+  private sendOpenApi(req: IncomingMessage, res: ServerResponse): void {
+    if (/protobuf/.test(req.headers.accept ?? '')) {
+      const body = openApiV2Protobuf();
+      res.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF_TYPE, 'content-length': body.length });
+      res.end(body);
+      return;
+    }
+    this.send(res, 200, openApiV2Json());
+  }
+
+  private table(t: ResourceType, objects: Obj[]): unknown {
+    return buildTable(t.kind, t.printerColumns ?? DEFAULT_COLUMNS, objects, String(this.revision));
+  }
+
+  private listBody(
+    t: ResourceType,
+    ns: string | undefined,
+    url: URL,
+  ): { items: Obj[] } & Record<string, unknown> {
     const sel = this.selection(t, ns, url);
     const items = [...(this.objects.get(resourceId(t))?.values() ?? [])].filter((o) =>
       this.matches(sel, sel.typeId, o),
@@ -731,4 +791,15 @@ export class DevApiServer {
     res.on('close', forget);
     res.on('error', forget);
   }
+}
+
+/** Drops the `$`-prefixed directive keys of a strategic merge patch, at every depth. */
+export function withoutDirectives(patch: unknown): unknown {
+  if (Array.isArray(patch)) return patch.map(withoutDirectives);
+  if (!isObject(patch)) return patch;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (!key.startsWith('$')) out[key] = withoutDirectives(value);
+  }
+  return out;
 }

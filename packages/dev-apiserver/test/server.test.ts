@@ -64,7 +64,7 @@ describe('DevApiServer', () => {
       shortNames?: string[];
     }[];
     expect(l7mp.find((r) => r.name === 'virtualservices')?.shortNames).toEqual(['vsvc']);
-    expect((await call('GET', '/openapi/v2')).status).toBe(404);
+    expect((await call('GET', '/openapi/v3')).status).toBe(404);
   });
 
   it('creates, conflicts, updates with generation, patches and deletes', async () => {

@@ -194,6 +194,45 @@ describe('renderDesiredState', () => {
     expect(sameConfig(mergeOwnedConfig(document, owned).document, document)).toBe(true);
     const missing = mergeOwnedConfig({ ...current, rulelists: [] } as never, owned);
     expect(missing.problems[0]?.message).toContain('static-rl');
+    // One object more or less is a difference.
+    expect(sameConfig(document, { ...document, clusters: document.clusters.slice(1) })).toBe(false);
+  });
+
+  it('selects proxies by label pairs exactly as a full scan does', () => {
+    const pods = [
+      pod('both', '10.9.0.1', { a: '1', b: '2' }),
+      pod('only-a', '10.9.0.2', { a: '1' }),
+      pod('only-b', '10.9.0.3', { b: '2' }),
+      pod('a-other', '10.9.0.4', { a: '3', b: '2' }),
+    ];
+    const targetWith = (name: string, selector: Record<string, unknown>) => ({
+      apiVersion: 'l7mp.io/v1',
+      kind: 'Target',
+      metadata: { name, namespace: 'default' },
+      spec: { selector, cluster: { spec: { UDP: { port: 1 } } } },
+    });
+    const state = renderDesiredState({
+      pods,
+      endpoints: [],
+      virtualServices: [],
+      rules: [],
+      targets: [
+        targetWith('pair', { matchLabels: { a: '1', b: '2' } }),
+        targetWith('pair-and-expression', {
+          matchLabels: { a: '1' },
+          matchExpressions: [{ key: 'b', operator: 'DoesNotExist' }],
+        }),
+        targetWith('b', { matchLabels: { b: '2' } }),
+        targetWith('no-pod', { matchLabels: { a: '9' } }),
+        targetWith('expression-only', { matchExpressions: [{ key: 'a', operator: 'In', values: ['3'] }] }),
+      ],
+    });
+    const proxiesOf = (name: string) => state.resources.get(`/l7mp.io/v1/Target/default/${name}`)?.proxies;
+    expect(proxiesOf('pair')).toEqual(['default/both']);
+    expect(proxiesOf('pair-and-expression')).toEqual(['default/only-a']);
+    expect(proxiesOf('b')).toEqual(['default/both', 'default/only-b', 'default/a-other']);
+    expect(proxiesOf('no-pod')).toEqual([]);
+    expect(proxiesOf('expression-only')).toEqual(['default/a-other']);
   });
 
   it('uses the api-address annotation', () => {

@@ -39,6 +39,8 @@ export interface ReconcilerHooks {
     calls: number;
   }): void;
   onError?(event: { proxy?: string; resource?: string; error: Error }): void;
+  /** After every render of the desired state (validation of changed resources included). */
+  onRender?(event: { durationMs: number; proxies: number; resources: number }): void;
   onQueueDepth?(depth: number): void;
   onProxiesInSync?(inSync: number, total: number): void;
   onLeadership?(leading: boolean): void;
@@ -58,6 +60,8 @@ export interface ReconcilerOptions {
   readonly requestTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
   readonly informerRestartDelayMs?: number;
+  /** Proxies synced at the same time (default 16). */
+  readonly concurrency?: number;
   /** Coalesces bursts of watch events into one render (default 20). */
   readonly renderDelayMs?: number;
   readonly leaderElection?: LeaderElectionOptions;
@@ -308,6 +312,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return;
     }
     const previous = desired;
+    const started = Date.now();
     desired = renderDesiredState(
       {
         pods: collect<V1Pod>('pods'),
@@ -318,6 +323,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       },
       { apiPort, cache },
     );
+    hooks.onRender?.({
+      durationMs: Date.now() - started,
+      proxies: desired.proxies.size,
+      resources: desired.resources.size,
+    });
     for (const [key, proxy] of desired.proxies) {
       let state = proxyStates.get(key);
       if (state === undefined || state.client.address !== proxy.address) {
@@ -495,10 +505,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const problem = state.problems.get(v.canonicalName);
       if (problem !== undefined) problems.push(`${key}: ${problem}`);
       else if (state.lastError !== undefined) problems.push(`${key}: ${state.lastError}`);
-      else if (
-        state.synced === fingerprint(proxy) &&
-        !v.problems.some((p) => p.proxy === key)
-      )
+      else if (state.synced === fingerprint(proxy) && !v.problems.some((p) => p.proxy === key))
         programmed += 1;
     }
     const total = v.proxies.length;
@@ -649,6 +656,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     queue = new WorkQueue(processProxy, {
       ...(options.backoff !== undefined ? { backoff: options.backoff } : {}),
       onDepth: (d) => hooks.onQueueDepth?.(d),
+      concurrency: options.concurrency ?? 16,
     });
     informers = buildInformers();
     await Promise.all(informers.map((i) => i.start()));

@@ -195,11 +195,37 @@ export function renderDesiredState(snapshot: ClusterSnapshot, options: RenderOpt
     return v;
   };
 
+  // Live pods by `<label key>=<value>`, built on first use. A selector with matchLabels needs only
+  // look at the pods carrying one of its pairs, not at every pod: a render checks each resource.
+  let labelIndex: Map<string, V1Pod[]> | undefined;
+  const candidatesOf = (selector: Selector): readonly V1Pod[] => {
+    const pairs = Object.entries(selector.matchLabels ?? {});
+    if (pairs.length === 0) return livePods;
+    if (labelIndex === undefined) {
+      labelIndex = new Map();
+      for (const pod of livePods) {
+        for (const [key, value] of Object.entries(pod.metadata?.labels ?? {})) {
+          const pairKey = `${key}\0${value}`;
+          const list = labelIndex.get(pairKey);
+          if (list === undefined) labelIndex.set(pairKey, [pod]);
+          else list.push(pod);
+        }
+      }
+    }
+    let smallest: readonly V1Pod[] | undefined;
+    for (const [key, value] of pairs) {
+      const list = labelIndex.get(`${key}\0${value}`) ?? [];
+      if (smallest === undefined || list.length < smallest.length) smallest = list;
+    }
+    // Lists keep the order of livePods, so the selection is the same as a full scan's.
+    return smallest ?? livePods;
+  };
+
   const selectProxies = (selector: Selector | undefined, namespace: string): ProxyBuilder[] => {
     if (selector === undefined) return [];
     const ctx: SelectorContext = { namespace, services };
     const selected: ProxyBuilder[] = [];
-    for (const pod of livePods) {
+    for (const pod of candidatesOf(selector)) {
       if (!selectorMatches(selector, pod, ctx)) continue;
       const key = podKey(pod);
       let builder = proxies.get(key);

@@ -168,6 +168,8 @@ function keyed(doc: ConfigDocument, kind: Kind): Map<string, string> {
 
 /** Whether two config documents describe the same objects (order of objects and endpoints ignored). */
 export function sameConfig(a: ConfigDocument, b: ConfigDocument): boolean {
+  // Different object counts (every cold sync) need no canonical form of every object.
+  for (const kind of KINDS) if ((a[kind] ?? []).length !== (b[kind] ?? []).length) return false;
   for (const kind of KINDS) {
     const left = keyed(a, kind);
     const right = keyed(b, kind);
