@@ -20,6 +20,7 @@ const project = (displayName, rootDir, testMatch) => ({
   moduleNameMapper: {
     '^@l7mp/([^/]+)$': path.join(packagesDir, '$1', 'src', 'index.ts'),
     '^@l7mp/([^/]+)/testing$': path.join(packagesDir, '$1', 'src', 'testing', 'index.ts'),
+    '^l7mp-proxy$': path.join(packagesDir, 'proxy', 'src', 'index.ts'),
   },
 });
 

@@ -12,8 +12,8 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   tsconfig: '../../tsconfig.json',
-  noExternal: [/^@l7mp\//],
+  noExternal: [/^@l7mp\//, 'l7mp-proxy'],
   // Every other bare import is a third-party package (pino, ws, node-unix-socket with its native
   // binary...) that `l7mp-proxy` brings along; the proxy app comes bundled through @l7mp/sidecar.
-  external: [/^(?!@l7mp\/)[^./]/],
+  external: [/^(?!@l7mp\/|l7mp-proxy$)[^./]/],
 });

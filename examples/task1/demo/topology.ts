@@ -96,8 +96,8 @@ export async function buildBins(options: BuildOptions = {}): Promise<string> {
     tsconfig: path.join(REPO_ROOT, 'tsconfig.json'),
     // commander too: the packages need v14, and from outside packages/ it would resolve to
     // whatever version the root node_modules holds.
-    noExternal: [/^@l7mp\//, 'commander'],
-    external: [/^(?!@l7mp\/|commander$)[^./]/],
+    noExternal: [/^@l7mp\//, 'l7mp-proxy', 'commander'],
+    external: [/^(?!@l7mp\/|l7mp-proxy$|commander$)[^./]/],
     clean: true,
     silent: true,
   });
