@@ -155,10 +155,14 @@ describe('the helm charts', () => {
       for (const manifest of rbac) expect(manifest.apiVersion).toBe('rbac.authorization.k8s.io/v1');
       const rules = rbacRules(path.join(CHARTS_DIR, 'l7mp-operator', 'templates', 'rbac.yaml'));
       for (const rule of [...rules.clusterRole, ...rules.role]) {
-        // Least privilege: nothing by wildcard, no write to anything but status, events and leases.
+        // Least privilege: nothing by wildcard, no write to anything but status, events, leases and
+        // the programmed annotation of pods (a patch, nothing more).
         expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain('*');
         if (rule.verbs.some((verb) => ['create', 'update', 'patch', 'delete'].includes(verb))) {
-          for (const resource of rule.resources) expect(resource).toMatch(/\/status$|^events$|^leases$/);
+          for (const resource of rule.resources) {
+            expect(resource).toMatch(/\/status$|^events$|^leases$|^pods$/);
+            if (resource === 'pods') expect(rule.verbs).toEqual(['patch']);
+          }
         }
         expect(rule.verbs).not.toContain('delete');
       }

@@ -1,3 +1,4 @@
 export * from './reconciler';
 export * from './queue';
 export * from './informer';
+export * from './programmed';

@@ -21,7 +21,7 @@ import {
 } from '@l7mp/config';
 import { LeaderElector, type LeaderElectionOptions } from '../leader/elector';
 import { silentLogger, type Logger } from '../logger';
-import { podKey } from '../render/pods';
+import { isLivePod, podKey, proxyApiAddress } from '../render/pods';
 import { renderDesiredState } from '../render/render';
 import { RenderCache, type DesiredState, type OwnedConfig, type ResourceVerdict } from '../render/types';
 import type { BackoffOptions } from '../sync/backoff';
@@ -29,6 +29,7 @@ import { ProxyClient } from '../sync/client';
 import { resourceOfObject } from '../sync/merge';
 import { syncProxy } from '../sync/sync';
 import { ResilientInformer } from './informer';
+import { hasOwnedObjects, ProgrammedMarks } from './programmed';
 import { WorkQueue, type ProcessOutcome } from './queue';
 
 export interface ReconcilerHooks {
@@ -156,6 +157,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
   const cache = new RenderCache();
   const proxyStates = new Map<string, ProxyState>();
+  const marks = new ProgrammedMarks(core);
   /** Proxies that get a fresh GET at their next sync. */
   const fresh = new Set<string>();
   const writtenStatus = new Map<string, string>();
@@ -199,6 +201,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const onPodChange = (type: 'add' | 'update' | 'delete', object: KubernetesObject) => {
     const pod = object as V1Pod;
     const key = podKey(pod);
+    // Our own programmed-mark write changes nothing a render reads (nor the containers).
+    if (marks.observe(type, pod)) return;
     const state = proxyStates.get(key);
     if (state !== undefined && type !== 'delete') {
       const containers = containerState(pod);
@@ -328,13 +332,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       proxies: desired.proxies.size,
       resources: desired.resources.size,
     });
-    for (const [key, proxy] of desired.proxies) {
+    const allPods = collect<V1Pod>('pods');
+    const stateFor = (key: string, address: string): ProxyState => {
       let state = proxyStates.get(key);
-      if (state === undefined || state.client.address !== proxy.address) {
-        const pod = collect<V1Pod>('pods').find((p) => podKey(p) === key);
+      if (state === undefined || state.client.address !== address) {
+        const pod = allPods.find((p) => podKey(p) === key);
         state = {
           client: new ProxyClient({
-            address: proxy.address,
+            address,
             token,
             ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
           }),
@@ -347,9 +352,22 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         };
         proxyStates.set(key, state);
       }
-      const print = fingerprint(proxy);
+      return state;
+    };
+    const queueUnlessSynced = (key: string, state: ProxyState, print: string) => {
       // A sync in flight with this very config needs no second run (it retries by itself if it fails).
       if (state.synced !== print && state.syncing !== print) queue?.add(key);
+    };
+    for (const [key, proxy] of desired.proxies) {
+      queueUnlessSynced(key, stateFor(key, proxy.address), fingerprint(proxy));
+    }
+    // A pod marked as programmed that nothing selects any more (maybe since before an operator
+    // restart) is synced with an empty owned part, which removes its objects and then the mark.
+    for (const pod of allPods) {
+      const key = podKey(pod);
+      if (desired.proxies.has(key) || !isLivePod(pod) || !marks.isMarked(pod)) continue;
+      const address = proxyApiAddress(pod, apiPort);
+      queueUnlessSynced(key, stateFor(key, address), fingerprint(EMPTY_TARGET(address)));
     }
     // A pod no longer selected by anything gets its owned objects removed once (if it still runs).
     for (const key of previous.proxies.keys()) {
@@ -363,9 +381,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const state = proxyStates.get(key);
     if (state === undefined) return 'done';
     const target = desired.proxies.get(key);
-    const podAlive = collect<V1Pod>('pods').some(
-      (p) => podKey(p) === key && p.status?.podIP !== undefined && p.metadata?.deletionTimestamp == null,
-    );
+    const pod = collect<V1Pod>('pods').find((p) => podKey(p) === key);
+    const podAlive =
+      pod !== undefined && pod.status?.podIP !== undefined && pod.metadata?.deletionTimestamp == null;
     if (target === undefined && !podAlive) {
       // The pod is gone: nothing to clean up on it.
       proxyStates.delete(key);
@@ -377,13 +395,25 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const started = Date.now();
     const before = state.client.calls;
     state.syncing = print;
+    const programs = hasOwnedObjects(owned);
+    /** The mark could not be written: the key is retried with backoff although the proxy is in sync. */
+    let markError: Error | undefined;
+    const mark = async (marked: boolean) => {
+      if (pod === undefined || marks.isMarked(pod) === marked) return;
+      await marks.mark(pod, marked).catch((error: unknown) => {
+        markError = errorOf(error);
+      });
+    };
     try {
+      // Recorded before the PUT: an operator stopped right after the PUT still finds this proxy.
+      if (programs) await mark(true);
       const readFirst = fresh.delete(key) || state.known === undefined;
       const result = await syncProxy(state.client, owned, {
         ...(readFirst ? {} : { known: state.known }),
         resources: target?.resources ?? [],
       });
       state.known = result.document;
+      if (!programs) await mark(false);
       // Not in sync when the pod's process changed meanwhile: the next render queues a fresh read.
       state.synced = state.syncing === print ? print : undefined;
       state.syncing = undefined;
@@ -400,9 +430,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
       if (result.outcome === 'applied')
         logger.info({ proxy: key, calls: result.calls }, 'proxy config applied');
-      if (target === undefined) proxyStates.delete(key);
       scheduleStatus();
       reportInSync();
+      if (markError !== undefined) {
+        logger.warn({ proxy: key, err: markError.message }, 'cannot record the proxy pod; retrying');
+        hooks.onError?.({ proxy: key, error: markError });
+        return 'retry';
+      }
+      if (target === undefined) proxyStates.delete(key);
       return 'done';
     } catch (error) {
       const err = errorOf(error);
@@ -686,6 +721,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     byKind.clear();
     pods.clear();
     proxyStates.clear();
+    marks.clear();
     writtenStatus.clear();
     renderedInputs.clear();
     statusRequestedAt = undefined;
