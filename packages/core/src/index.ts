@@ -7,3 +7,4 @@ export * from './framing';
 export * from './leaf-exports';
 export * from './engine-exports';
 export * from './http/metadata';
+export * from './transport/listen';

@@ -1,7 +1,8 @@
 import type { TransportPlugin } from '@l7mp/core';
 import { HttpListener } from './listener';
 
-export { HttpListener, ListenError } from './listener';
+export { HttpListener } from './listener';
+export { ListenError } from '@l7mp/core';
 export { HttpConduit, HttpAbortedError } from './conduit';
 export { sendJsonResult } from './response';
 export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from '@l7mp/core';

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ListenerSpecOf } from '@l7mp/config';
 import {
   L7mpError,
+  listenOn,
   type AcceptResult,
   type IncomingConnection,
   type ListenerContext,
@@ -12,13 +13,6 @@ import { httpMetadata, requestPathname } from '@l7mp/core';
 import { sendJsonResult } from './response';
 
 type HTTPListenerSpec = ListenerSpecOf<'HTTP'>;
-
-/** The listening socket could not be bound. */
-export class ListenError extends L7mpError {
-  constructor(what: string, address: string, port: number, cause: Error) {
-    super(`${what}: could not listen on ${address}:${port}: ${cause.message}`, { status: 500, cause });
-  }
-}
 
 /**
  * An HTTP server whose every request is one session: the request body flows to the route and
@@ -50,18 +44,7 @@ export class HttpListener implements ListenerTransport {
   async start(): Promise<void> {
     if (this.server !== undefined) return;
     const server = createServer(this.onRequest);
-    const host = this.spec.address;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        server.close();
-        reject(new ListenError(this.label, host ?? '*', this.spec.port, error));
-      };
-      server.once('error', onError);
-      server.listen({ port: this.spec.port, ...(host !== undefined ? { host } : {}) }, () => {
-        server.removeListener('error', onError);
-        resolve();
-      });
-    });
+    await listenOn(server, this.label, this.spec.port, this.spec.address);
     server.on('error', (error) => this.context.logger.error({ err: error }, `${this.label}: server error`));
     this.closing = false;
     this.server = server;

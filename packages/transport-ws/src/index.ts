@@ -5,7 +5,8 @@ import { resolveOptions, type WebSocketOptions } from './options';
 
 export { WebSocketConduit, closeReason, DEFAULT_HIGH_WATER_MARK } from './conduit';
 export { WebSocketClosedError } from './errors';
-export { WebSocketListener, ListenError } from './listener';
+export { WebSocketListener } from './listener';
+export { ListenError } from '@l7mp/core';
 export { WebSocketCluster, forwardedHandshake } from './cluster';
 export { parseRequestTarget, type HttpMetadata, type HttpUrlMetadata } from '@l7mp/core';
 export { DEFAULT_MAX_PAYLOAD, type WebSocketOptions } from './options';

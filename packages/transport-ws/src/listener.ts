@@ -2,7 +2,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenerSpecOf } from '@l7mp/config';
 import {
+  connectionEndpoints,
+  httpMetadata,
   L7mpError,
+  listenOn,
+  requestPathname,
   type AcceptResult,
   type IncomingConnection,
   type ListenerContext,
@@ -10,17 +14,9 @@ import {
 } from '@l7mp/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeReason, WebSocketConduit } from './conduit';
-import { connectionEndpoints, httpMetadata, requestPathname } from '@l7mp/core';
 import type { WebSocketOptions } from './options';
 
 type WebSocketListenerSpec = ListenerSpecOf<'WebSocket'>;
-
-/** A listener's socket could not be bound. */
-export class ListenError extends L7mpError {
-  constructor(what: string, address: string, port: number, cause: Error) {
-    super(`${what}: could not listen on ${address}:${port}: ${cause.message}`, { status: 500, cause });
-  }
-}
 
 // Application close codes (4000-4999) carry the HTTP-like status of a routing failure.
 const APPLICATION_CLOSE_BASE = 4000;
@@ -79,18 +75,7 @@ export class WebSocketListener implements ListenerTransport {
       response.writeHead(426, { Connection: 'close', 'Content-Length': '0', Upgrade: 'websocket' });
       response.end();
     });
-    const host = this.spec.address;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        server.close();
-        reject(new ListenError(this.label, host ?? '*', this.spec.port, error));
-      };
-      server.once('error', onError);
-      server.listen({ port: this.spec.port, ...(host !== undefined ? { host } : {}) }, () => {
-        server.removeListener('error', onError);
-        resolve();
-      });
-    });
+    await listenOn(server, this.label, this.spec.port, this.spec.address);
     server.on('error', (error) => this.context.logger.error({ err: error }, `${this.label}: server error`));
     this.server = server;
     this.wss = wss;
