@@ -4,3 +4,4 @@ export { ALL_TRANSPORTS } from './transports';
 export { createLogger, logDestination, pinoLevel } from './logging';
 export { attachAccessLog, accessLogEntry, type AccessLogEntry } from './access-log';
 export { apiListeners, isExposed, type ApiEndpoint } from './api-exposure';
+export { runUntilSignal, type ClosableApp } from './process';
