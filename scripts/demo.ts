@@ -4,17 +4,10 @@
 //   npm run demo:static -- --once  exits after the check (non-zero if a reply is missing or wrong)
 // Options: --subnet 127.A.B.0/24 (default 127.0.0.0/24), --bin-dir DIR (use bins built there).
 // The proxies log at info level to files in the run directory (the demo reads their "ready" lines).
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { sendSeedMessages } from '../examples/task1/demo/check';
-import {
-  buildBins,
-  DemoError,
-  parseSubnet,
-  startTopology,
-  type Topology,
-} from '../examples/task1/demo/topology';
+import { reportFailure, runIfInvoked, runUntilStopped } from '../examples/task1/demo/run-cli';
+import { buildBins, parseSubnet, startTopology, type Topology } from '../examples/task1/demo/topology';
 
 export * from '../examples/task1/demo/topology';
 export * from '../examples/task1/demo/check';
@@ -115,32 +108,12 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\nThe demo keeps running: send your own datagrams with \`socat - udp4:${gateway}\`. Ctrl-C stops it.\n`,
     );
-    const crashed = await Promise.race([stopped.then(() => undefined), topology.unexpectedExit]);
-    if (crashed !== undefined) {
-      process.stderr.write(`${crashed.label} exited unexpectedly:\n${crashed.tail()}\n`);
-      return 1;
-    }
-    return 0;
+    return await runUntilStopped(stopped, topology.unexpectedExit);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`demo: ${message}\n`);
-    if (!(error instanceof DemoError) && error instanceof Error && error.stack !== undefined) {
-      process.stderr.write(`${error.stack}\n`);
-    }
-    return 1;
+    return reportFailure(error);
   } finally {
     await topology?.stop();
   }
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`demo: ${String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfInvoked(import.meta.url, main);

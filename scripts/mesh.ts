@@ -6,11 +6,11 @@
 //          --operator-log-level LEVEL (default info).
 // The static-config variant (no operator) is `npm run demo:static` (scripts/demo.ts).
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sendSeedMessages } from '../examples/task1/demo/check';
+import { reportFailure, runIfInvoked, runUntilStopped } from '../examples/task1/demo/run-cli';
 import { applySeed, startMesh, type Mesh } from '../examples/task1/demo/mesh';
-import { buildBins, DemoError, parseSubnet } from '../examples/task1/demo/topology';
+import { buildBins, parseSubnet } from '../examples/task1/demo/topology';
 
 interface MeshArgs {
   once: boolean;
@@ -156,32 +156,12 @@ async function main(): Promise<number> {
     if (args.once) return 0;
 
     printTryCommands(mesh);
-    const crashed = await Promise.race([stopped.then(() => undefined), mesh.unexpectedExit]);
-    if (crashed !== undefined) {
-      process.stderr.write(`${crashed.label} exited unexpectedly:\n${crashed.tail()}\n`);
-      return 1;
-    }
-    return 0;
+    return await runUntilStopped(stopped, mesh.unexpectedExit);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`demo: ${message}\n`);
-    if (!(error instanceof DemoError) && error instanceof Error && error.stack !== undefined) {
-      process.stderr.write(`${error.stack}\n`);
-    }
-    return 1;
+    return reportFailure(error);
   } finally {
     await mesh?.stop();
   }
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`demo: ${String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfInvoked(import.meta.url, main);
