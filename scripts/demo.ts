@@ -6,8 +6,14 @@
 // The proxies log at info level to files in the run directory (the demo reads their "ready" lines).
 import { parseArgs } from 'node:util';
 import { sendSeedMessages } from '../examples/task1/demo/check';
-import { reportFailure, runIfInvoked, runUntilStopped } from '../examples/task1/demo/run-cli';
-import { buildBins, parseSubnet, startTopology, type Topology } from '../examples/task1/demo/topology';
+import {
+  binDirOrBuild,
+  reportFailure,
+  runIfInvoked,
+  runUntilStopped,
+  stopSignal,
+} from '../examples/task1/demo/run-cli';
+import { parseSubnet, startTopology, type Topology } from '../examples/task1/demo/topology';
 
 export * from '../examples/task1/demo/topology';
 export * from '../examples/task1/demo/check';
@@ -59,27 +65,13 @@ function printPods(topology: Topology): void {
 async function main(): Promise<number> {
   const args = demoArgs(process.argv.slice(2));
   let topology: Topology | undefined;
-  let interrupted = false;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stdout.write('\nStopping every pod...\n');
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const { stopped, interrupted } = stopSignal('Stopping every pod...');
   try {
-    let binDir = args.binDir;
-    if (binDir === undefined) {
-      process.stdout.write('Building l7mp-sidecar and l7mp-ingress...\n');
-      binDir = await buildBins();
-    }
+    const binDir = await binDirOrBuild(args.binDir);
     process.stdout.write(`Starting task1 in ${args.subnet}.0/24...\n`);
     const starting = startTopology({ subnet: args.subnet, binDir });
     topology = await starting;
-    if (interrupted) return 130;
+    if (interrupted()) return 130;
     printPods(topology);
 
     const gateway = `${topology.gateway.address}:${topology.gateway.port}`;

@@ -8,9 +8,15 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sendSeedMessages } from '../examples/task1/demo/check';
-import { reportFailure, runIfInvoked, runUntilStopped } from '../examples/task1/demo/run-cli';
+import {
+  binDirOrBuild,
+  reportFailure,
+  runIfInvoked,
+  runUntilStopped,
+  stopSignal,
+} from '../examples/task1/demo/run-cli';
 import { applySeed, startMesh, type Mesh } from '../examples/task1/demo/mesh';
-import { buildBins, parseSubnet } from '../examples/task1/demo/topology';
+import { parseSubnet } from '../examples/task1/demo/topology';
 
 interface MeshArgs {
   once: boolean;
@@ -106,28 +112,14 @@ async function main(): Promise<number> {
   }
   if (typeof args === 'number') return args;
   let mesh: Mesh | undefined;
-  let interrupted = false;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stdout.write('\nStopping the operator, every pod and the API server...\n');
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const { stopped, interrupted } = stopSignal('Stopping the operator, every pod and the API server...');
   try {
-    let binDir = args.binDir;
-    if (binDir === undefined) {
-      process.stdout.write('Building l7mp-sidecar and l7mp-ingress...\n');
-      binDir = await buildBins();
-    }
+    const binDir = await binDirOrBuild(args.binDir);
     process.stdout.write(
       `Starting the API server, the pods of task1 (${args.subnet}.0/24) and the operator...\n`,
     );
     mesh = await startMesh({ subnet: args.subnet, binDir, operatorLogLevel: args.operatorLogLevel });
-    if (interrupted) return 130;
+    if (interrupted()) return 130;
     printPods(mesh);
     process.stdout.write(`\n$ kubectl --kubeconfig ${mesh.kubeconfig} apply -f examples/task1/\n`);
     for (const line of await applySeed(mesh)) process.stdout.write(`${line}\n`);

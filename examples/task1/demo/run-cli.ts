@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DemoError } from './topology';
+import { buildBins, DemoError } from './topology';
 
 /** A pod process that exited although nobody asked it to. */
 export interface CrashedProcess {
@@ -40,4 +40,30 @@ export function runIfInvoked(moduleUrl: string, main: () => Promise<number>): vo
       process.exit(1);
     },
   );
+}
+
+/**
+ * `stopped` resolves on the first SIGINT/SIGTERM (after printing `message`); a second one exits
+ * at once with 130, as a shell user pressing Ctrl-C twice expects.
+ */
+export function stopSignal(message: string): { stopped: Promise<void>; interrupted(): boolean } {
+  let interrupted = false;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stdout.write(`\n${message}\n`);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return { stopped, interrupted: () => interrupted };
+}
+
+/** The directory of the sidecar and ingress bins: the one given, or a fresh build. */
+export async function binDirOrBuild(binDir: string | undefined): Promise<string> {
+  if (binDir !== undefined) return binDir;
+  process.stdout.write('Building l7mp-sidecar and l7mp-ingress...\n');
+  return buildBins();
 }
