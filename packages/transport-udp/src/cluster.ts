@@ -87,7 +87,12 @@ export class UdpCluster implements ClusterTransport {
   private open(what: string, address: string, port: number, request: ConnectRequest): Promise<Conduit> {
     const bind = this.spec.bind;
     const type = socketTypeFor(bind?.address ?? address);
-    const socket = openSocket({ type, lookup: this.lookup });
+    const socket = openSocket({
+      type,
+      // A fixed local port may need re-binding while a previous session's socket closes.
+      reuseAddr: bind?.port !== undefined && bind.port > 0,
+      lookup: this.lookup,
+    });
     const { signal, timeoutMs } = request;
 
     return new Promise<Conduit>((resolve, reject) => {

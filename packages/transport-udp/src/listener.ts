@@ -155,7 +155,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
   private async startServer(): Promise<void> {
     const filterAddress = this.spec.connect?.address;
     if (filterAddress !== undefined) this.filterAddresses = await this.resolveFilter(filterAddress);
-    const socket = openSocket({ type: this.socketType, lookup: literalFirstLookup });
+    const socket = openSocket({ type: this.socketType, reuseAddr: true, lookup: literalFirstLookup });
     try {
       await bindSocket(socket, this.spec.port, this.bindAddress);
     } catch (error) {
@@ -331,7 +331,7 @@ export class UdpListener implements ListenerTransport, PeerTable {
   private async openSingleton(localPort: number): Promise<ConnectedDatagramConduit> {
     const remoteAddress = this.spec.connect?.address ?? '';
     const remotePort = this.spec.connect?.port ?? 0;
-    const socket = openSocket({ type: this.socketType });
+    const socket = openSocket({ type: this.socketType, reuseAddr: true });
     try {
       await bindSocket(socket, localPort, this.bindAddress);
     } catch (error) {

@@ -30,18 +30,22 @@ export const literalFirstLookup: DgramLookup = (hostname, options, callback) => 
 
 export interface OpenSocketOptions {
   type: SocketType;
+  /**
+   * SO_REUSEADDR, as the anchor sets on its listeners: a re-added listener can bind the port that
+   * a deleted one still holds while its sessions drain, and a singleton can re-bind its port.
+   * Never on a socket bound to an ephemeral port in numbers (cluster sockets): the kernel then
+   * hands out ports that other SO_REUSEADDR sockets hold, and two sessions connected to the same
+   * endpoint from one shared port get each other's replies.
+   */
+  reuseAddr: boolean;
   /** A custom resolver for host names (bind, connect); defaults to `dns.lookup`. */
   lookup?: DgramLookup | undefined;
 }
 
-/**
- * A socket with SO_REUSEADDR, as the anchor uses everywhere: several listeners may share a port
- * and a singleton can re-bind its port while the old socket is still closing.
- */
 export function openSocket(options: OpenSocketOptions): Socket {
   return createSocket({
     type: options.type,
-    reuseAddr: true,
+    reuseAddr: options.reuseAddr,
     ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
   });
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ClusterSpec } from '@l7mp/config';
 import { ConnectError, ConnectTimeoutError, type ConnectRequest, type EndpointTarget } from '@l7mp/core';
 import { collect, makeClusterContext } from '@l7mp/core/testing';
-import { UdpCluster, udpTransport, type DgramLookup } from '../src';
+import { ConnectedDatagramConduit, UdpCluster, udpTransport, type DgramLookup } from '../src';
 import { Resources } from './helpers';
 
 const resources = new Resources();
@@ -181,5 +181,25 @@ describe('UDP cluster', () => {
     expect(() => cluster({ protocol: 'TCP', port: 9 })).toThrow(
       'UDP cluster "c1": expected a UDP spec, got protocol "TCP"',
     );
+  });
+  it('gives every connect its own ephemeral port, so concurrent sessions never share replies', async () => {
+    // With SO_REUSEADDR on ephemeral sockets the kernel hands out ports that other such sockets
+    // hold: among 400 sockets a shared port is all but certain, and the echo of one session then
+    // lands on another's socket.
+    const echo = await resources.echoServer();
+    const udp = cluster({ protocol: 'UDP', port: echo.port });
+    const conduits = await Promise.all(
+      Array.from({ length: 400 }, async () =>
+        resources.conduit(await udp.connect(request(endpoint({ address: '127.0.0.1' })))),
+      ),
+    );
+    const ports = conduits.map((c) => (c as ConnectedDatagramConduit).localAddress()?.port);
+    expect(new Set(ports).size).toBe(conduits.length);
+    const received = conduits.map((c) => collect(c));
+    // One at a time: a burst of 400 could overflow the echo's receive buffer.
+    for (const [i, conduit] of conduits.entries()) {
+      conduit.write(Buffer.from(`session ${i}`));
+      expect((await received[i]!.waitFor(1)).map(String)).toEqual([`session ${i}`]);
+    }
   });
 });
