@@ -62,7 +62,7 @@ const WORKLOADS: Workload[] = [
 ];
 const TARGETS: TargetName[] = ['direct', 'relay', 'udp-udp', 'seed-chain'];
 type Phase = 'flows' | 'churn' | 'memory';
-type ProfileKind = 'flows' | 'churn';
+type ProfileKind = 'flows' | 'churn' | 'chain';
 
 interface Options {
   quick: boolean;
@@ -82,7 +82,7 @@ interface Options {
 const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--duration SECONDS] [--no-build] [--update-docs]
          [--only flows,churn,memory] [--targets direct,relay,udp-udp,seed-chain] [--workloads 64x1,64x16,1200x1,1200x16]
        npm run bench -- --report bench/results/<file>.json [--update-docs]   (tables again from a results file)
-       npm run bench -- --profile [flows|churn]   (CPU profiles of the relay and l7mp UDP→UDP, top functions)`;
+       npm run bench -- --profile [flows|churn|chain]   (CPU profiles: relay and l7mp UDP→UDP, or both seed-chain proxies)`;
 
 function listOption<T extends string>(arg: string, value: string | undefined, allowed: readonly T[]): T[] {
   const items = (value ?? '').split(',').filter((item) => item !== '');
@@ -117,8 +117,9 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--no-build') options.build = false;
     else if (arg === '--profile') {
       const next = argv[i + 1];
-      options.profile = next === 'churn' || next === 'flows' ? next : 'flows';
-      if (next === 'churn' || next === 'flows') i++;
+      const kinds: readonly string[] = ['flows', 'churn', 'chain'];
+      options.profile = next !== undefined && kinds.includes(next) ? (next as ProfileKind) : 'flows';
+      if (next !== undefined && kinds.includes(next)) i++;
     } else if (arg === '--only')
       options.phases = new Set(listOption(arg, argv[++i], ['flows', 'churn', 'memory']));
     else if (arg === '--targets') options.targets = listOption(arg, argv[++i], TARGETS);
@@ -221,41 +222,70 @@ async function startTargets(workDir: string, servers: Servers, wanted: TargetNam
     targets.pids['udp-udp'] = [pid(udpUdp.child)];
   }
   if (!wanted.includes('seed-chain')) return targets;
+  const chain = await startSeedChain(workDir, servers);
+  targets.ports['seed-chain'] = chain.port;
+  targets.pids['seed-chain'] = [pid(chain.ingress.child), pid(chain.sidecar.child)];
+  return targets;
+}
+
+interface SeedChain {
+  ingress: ProxyProcess;
+  sidecar: ProxyProcess;
+  /** The ingress's UDP port, where the generator sends. */
+  port: number;
+}
+
+/**
+ * The two proxies of the seed chain: the sidecar (WebSocket listener, route to the UDS echo) and
+ * the ingress (UDP listener; the WebSocket cluster as ingress stage, the UDP echo as destination).
+ * With `profileDir`, each writes a CPU profile into its own subdirectory of it.
+ */
+async function startSeedChain(workDir: string, servers: Servers, profileDir?: string): Promise<SeedChain> {
+  const profile = (name: string): { cpuProfileDir?: string } =>
+    profileDir === undefined ? {} : { cpuProfileDir: path.join(profileDir, name) };
   const sidecar = track(
-    await startProxy('seed-sidecar', workDir, {
-      listeners: [
-        {
-          name: 'ws-in',
-          spec: { protocol: 'WebSocket', port: 0, address: '127.0.0.1' },
-          rules: [{ action: { route: { destination: 'uds-echo' } } }],
-        },
-      ],
-      clusters: [
-        {
-          name: 'uds-echo',
-          spec: { protocol: 'UnixDomainSocket', mode: 'seqpacket' },
-          endpoints: [{ name: 'uds-echo-1', spec: { address: servers.udsEchoPath } }],
-        },
-      ],
-    }),
+    await startProxy(
+      'seed-sidecar',
+      workDir,
+      {
+        listeners: [
+          {
+            name: 'ws-in',
+            spec: { protocol: 'WebSocket', port: 0, address: '127.0.0.1' },
+            rules: [{ action: { route: { destination: 'uds-echo' } } }],
+          },
+        ],
+        clusters: [
+          {
+            name: 'uds-echo',
+            spec: { protocol: 'UnixDomainSocket', mode: 'seqpacket' },
+            endpoints: [{ name: 'uds-echo-1', spec: { address: servers.udsEchoPath } }],
+          },
+        ],
+      },
+      profile('sidecar'),
+    ),
   );
   const wsPort = await listenerPort(sidecar, 'ws-in');
   const ingress = track(
-    await startProxy('seed-ingress', workDir, {
-      listeners: [udpListener(LONG_IDLE_MS, { destination: 'udp-echo', ingress: ['ws-sidecar'] })],
-      clusters: [
-        {
-          name: 'ws-sidecar',
-          spec: { protocol: 'WebSocket', port: wsPort },
-          endpoints: [{ name: 'sidecar-1', spec: { address: '127.0.0.1' } }],
-        },
-        udpEchoCluster(echo),
-      ],
-    }),
+    await startProxy(
+      'seed-ingress',
+      workDir,
+      {
+        listeners: [udpListener(LONG_IDLE_MS, { destination: 'udp-echo', ingress: ['ws-sidecar'] })],
+        clusters: [
+          {
+            name: 'ws-sidecar',
+            spec: { protocol: 'WebSocket', port: wsPort },
+            endpoints: [{ name: 'sidecar-1', spec: { address: '127.0.0.1' } }],
+          },
+          udpEchoCluster(servers.udpEchoPort),
+        ],
+      },
+      profile('ingress'),
+    ),
   );
-  targets.ports['seed-chain'] = await listenerPort(ingress, 'udp-in');
-  targets.pids['seed-chain'] = [pid(ingress.child), pid(sidecar.child)];
-  return targets;
+  return { ingress, sidecar, port: await listenerPort(ingress, 'udp-in') };
 }
 
 function flowJob(
@@ -621,7 +651,7 @@ async function profiledLoad(
   port: number,
   durationMs: number,
 ): Promise<string> {
-  if (kind === 'flows') {
+  if (kind !== 'churn') {
     const workload = WORKLOADS.find((w) => w.key === '64x16') ?? WORKLOADS[0]!;
     const result = await generator.run<FlowResult>(flowJob(options, port, workload, durationMs));
     return `${Math.round(result.roundTripsPerSecond).toLocaleString('en-US')} round trips/s (${workload.name}) while profiling`;
@@ -632,7 +662,8 @@ async function profiledLoad(
 
 /**
  * `--profile flows`: the bare relay and l7mp UDP→UDP, each under 64 B 16×4 flows with
- * `--cpu-prof`; `--profile churn`: l7mp UDP→UDP accepting new peers.
+ * `--cpu-prof`; `--profile churn`: the same accepting new peers; `--profile chain`: the ingress
+ * and the sidecar of the seed chain under 64 B 16×4 flows.
  */
 async function runProfile(
   kind: ProfileKind,
@@ -645,6 +676,18 @@ async function runProfile(
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const durationMs = Math.max(options.durationMs, 4000);
+  if (kind === 'chain') {
+    const chainDir = path.join(dir, `seed-chain-${stamp}`);
+    const chain = await startSeedChain(workDir, servers, chainDir);
+    log(`profiling the seed chain (ingress and sidecar), ${durationMs / 1000} s ...`);
+    log(`  ${await profiledLoad(kind, options, generator, chain.port, durationMs)}`);
+    await stopTracked(chain.ingress.child);
+    await stopTracked(chain.sidecar.child);
+    printHotFunctions(path.join(chainDir, 'ingress'), 'seed chain ingress (UDP → WebSocket, UDP echo)');
+    printHotFunctions(path.join(chainDir, 'sidecar'), 'seed chain sidecar (WebSocket → UDS)');
+    log('\nOpen a .cpuprofile in Chrome DevTools (Performance tab) or speedscope.app for a flame graph.');
+    return;
+  }
   const relayDir = path.join(dir, `relay-${kind}-${stamp}`);
   const relay = track(
     await startRelay(servers.udpEchoPort, kind === 'flows' ? LONG_IDLE_MS : CHURN_IDLE_MS, relayDir),

@@ -15,17 +15,31 @@ export function wildcardAddress(type: SocketType): string {
   return type === 'udp6' ? '::' : '0.0.0.0';
 }
 
+/** The last literal `literalFirstLookup` saw: replies to one peer repeat the same address. */
+let lastLiteral = '';
+let lastFamily = 0;
+
 /**
  * Answers IP literals synchronously and hands host names to `dns.lookup`. An unconnected socket
  * "resolves" the destination of every `send(msg, port, address)`; `dns.lookup` does that for a
- * literal with a `process.nextTick` per datagram, which this skips on the server-mode hot path.
+ * literal with a `process.nextTick` per datagram, which this skips on the server-mode hot path,
+ * and the one-entry memo spares the `isIP` regular expression while the address repeats.
  * Safe only where 'listening' and 'error' listeners are attached before `bind()` is called (as
  * `bindSocket` does), because a literal bind address now completes synchronously.
  */
 export const literalFirstLookup: DgramLookup = (hostname, options, callback) => {
+  if (hostname === lastLiteral) {
+    callback(null, hostname, lastFamily);
+    return;
+  }
   const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options, callback);
+  if (family === 0) {
+    dnsLookup(hostname, options, callback);
+    return;
+  }
+  lastLiteral = hostname;
+  lastFamily = family;
+  callback(null, hostname, family);
 };
 
 export interface OpenSocketOptions {

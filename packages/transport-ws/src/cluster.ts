@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { isIPv6 } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 import type { ClusterSpecOf } from '@l7mp/config';
 import {
   ConnectError,
@@ -134,12 +134,16 @@ export class WebSocketCluster implements ClusterTransport {
         ws.terminate();
         reject(error);
       };
+      let socket: Socket | undefined;
+      const onUpgrade = (response: IncomingMessage): void => {
+        socket = response.socket;
+      };
       const onOpen = (): void => {
         if (settled) return;
         settled = true;
         cleanup();
         ws.removeListener('error', onError);
-        resolve(new WebSocketConduit(ws, target, this.options.highWaterMark));
+        resolve(new WebSocketConduit(ws, target, this.options.highWaterMark, socket));
       };
       // Stays attached after a failure: terminate() reports one more error asynchronously.
       const onError = (error: Error): void =>
@@ -158,10 +162,12 @@ export class WebSocketCluster implements ClusterTransport {
       const cleanup = (): void => {
         clearTimeout(timer);
         request.signal.removeEventListener('abort', onAbort);
+        ws.removeListener('upgrade', onUpgrade);
         ws.removeListener('open', onOpen);
         ws.removeListener('unexpected-response', onUnexpectedResponse);
         ws.removeListener('close', onClose);
       };
+      ws.on('upgrade', onUpgrade);
       ws.on('open', onOpen);
       ws.on('error', onError);
       ws.on('unexpected-response', onUnexpectedResponse);

@@ -118,7 +118,12 @@ export class WebSocketListener implements ListenerTransport {
     const id = this.nextId++;
     const peer = connectionEndpoints(request);
     const name = `WS:${peer.remoteAddress}:${peer.remotePort}-${peer.localAddress}:${peer.localPort}-${id}`;
-    const conduit = new WebSocketConduit(ws, `${this.label}: session ${name}`, this.options.highWaterMark);
+    const conduit = new WebSocketConduit(
+      ws,
+      `${this.label}: session ${name}`,
+      this.options.highWaterMark,
+      request.socket,
+    );
     const connection: IncomingConnection = {
       conduit,
       name,
