@@ -1,5 +1,6 @@
 export * from './transport/types';
 export * from './transport/base-conduit';
+export * from './transport/turn-cork';
 export * from './logger';
 export * from './metrics/stats';
 export * from './errors';

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { BaseConduit } from '@l7mp/core';
+import { BaseConduit, TurnCork } from '@l7mp/core';
 import type { RawData, WebSocket } from 'ws';
 import { WebSocketClosedError } from './errors';
 
@@ -42,18 +42,16 @@ function toBuffer(data: RawData): Buffer {
  * close handshake; a peer's normal close is reported as `end` followed by `close`.
  *
  * Given the connection's TCP socket, the frames written during one turn of the event loop leave
- * in one system call: the first write corks the socket and the check phase of the same turn
- * uncorks it. A burst of datagrams read in one poll (a UDP socket yields up to 32) then costs
- * one `writev` instead of one write each, on this side and in the peer's reads.
+ * in one system call (`TurnCork`): a burst of datagrams read in one poll costs one `writev`
+ * instead of one write each, on this side and in the peer's reads.
  */
 export class WebSocketConduit extends BaseConduit {
   readonly kind = 'datagram' as const;
   private readonly ws: WebSocket;
   private readonly label: string;
   private readonly highWaterMark: number;
-  private readonly socket: Writable | undefined;
+  private readonly cork: TurnCork | undefined;
   private needDrain = false;
-  private corked = false;
   private lastError: Error | undefined;
 
   constructor(ws: WebSocket, label: string, highWaterMark = DEFAULT_HIGH_WATER_MARK, socket?: Writable) {
@@ -61,7 +59,7 @@ export class WebSocketConduit extends BaseConduit {
     this.ws = ws;
     this.label = label;
     this.highWaterMark = highWaterMark;
-    this.socket = socket;
+    this.cork = socket === undefined ? undefined : new TurnCork(socket);
     ws.binaryType = 'nodebuffer';
     ws.on('message', this.onMessage);
     ws.on('close', this.onClose);
@@ -70,11 +68,7 @@ export class WebSocketConduit extends BaseConduit {
 
   protected send(chunk: Buffer): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (!this.corked && this.socket !== undefined) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
+    this.cork?.hold();
     this.ws.send(chunk, BINARY, this.onSent);
     if (this.ws.bufferedAmount < this.highWaterMark) return true;
     this.needDrain = true;
@@ -103,12 +97,6 @@ export class WebSocketConduit extends BaseConduit {
 
   private readonly onMessage = (data: RawData): void => {
     this.deliverData(toBuffer(data));
-  };
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    // Harmless on a socket that was ended or destroyed meanwhile.
-    this.socket?.uncork();
   };
 
   private readonly onSent = (): void => {
