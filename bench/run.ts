@@ -4,7 +4,8 @@
  *
  *   npm run bench                  full run (3 runs per cell, medians; a few minutes)
  *   npm run bench -- --quick       one run per cell, shorter windows (about a minute)
- *   npm run bench -- --profile     CPU profile of l7mp UDP→UDP under 16×4 flows, top functions
+ *   npm run bench -- --profile [flows|churn|chain]   CPU profiles (relay and l7mp UDP→UDP, or the
+ *                                  seed chain's two proxies), top functions
  *   options: --runs N, --duration SECONDS, --no-build, --update-docs (write the table into docs/performance.md)
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
