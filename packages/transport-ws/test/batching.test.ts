@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { Conduit } from '@l7mp/core';
+import { WebSocket } from 'ws';
 import { wsTransport } from '../src';
-import { clusterContext, listenerContext, randomMessages, Recorder } from './support';
+import { clusterContext, echoServer, listenerContext, randomMessages, Recorder } from './support';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -22,24 +23,23 @@ function countSocketWrites(which: (socket: Socket) => boolean): () => number {
     [...single.mock.contexts, ...vector.mock.contexts].filter((socket) => which(socket as Socket)).length;
 }
 
-async function echoServer(): Promise<number> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data, { binary: true })));
-  await once(wss, 'listening');
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close(() => resolve());
-      }),
-  );
-  const address = wss.address();
-  return typeof address === 'object' && address !== null ? address.port : 0;
+/** A started WebSocket listener, a ws client connected to it, and the session's conduit. */
+async function listenerSession(): Promise<{ port: number; client: WebSocket; conduit: Conduit }> {
+  const { context, next } = listenerContext({ protocol: 'WebSocket', port: 0, address: '127.0.0.1' });
+  const listener = wsTransport.listeners![0]!.create(context);
+  cleanups.push(() => listener.close());
+  await listener.start();
+  const port = (listener.address?.() as { port: number }).port;
+  const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+  cleanups.push(() => client.terminate());
+  await once(client, 'open');
+  const { conduit } = await next();
+  return { port, client, conduit };
 }
 
 describe('WebSocket write batching', () => {
   it('sends the messages a cluster conduit writes in one event-loop turn in one socket write', async () => {
-    const port = await echoServer();
+    const { port } = await echoServer(cleanups);
     const cluster = wsTransport.clusters![0]!.create(clusterContext({ protocol: 'WebSocket', port }));
     const conduit = await cluster.connect({
       endpoint: { name: 'ep', spec: { address: '127.0.0.1' }, weight: 1 },
@@ -66,15 +66,7 @@ describe('WebSocket write batching', () => {
   });
 
   it('sends the messages a listener conduit writes in one turn in one socket write', async () => {
-    const { context, next } = listenerContext({ protocol: 'WebSocket', port: 0, address: '127.0.0.1' });
-    const listener = wsTransport.listeners![0]!.create(context);
-    cleanups.push(() => listener.close());
-    await listener.start();
-    const port = (listener.address?.() as { port: number }).port;
-    const client = new WebSocket(`ws://127.0.0.1:${port}/`);
-    cleanups.push(() => client.terminate());
-    await once(client, 'open');
-    const { conduit } = await next();
+    const { port, client, conduit } = await listenerSession();
     const received: Buffer[] = [];
     const burst = randomMessages(50, 1200);
     const all = new Promise<void>((resolve) =>
@@ -91,15 +83,7 @@ describe('WebSocket write batching', () => {
   });
 
   it('closes normally after the messages written in the same turn, which all arrive', async () => {
-    const { context, next } = listenerContext({ protocol: 'WebSocket', port: 0, address: '127.0.0.1' });
-    const listener = wsTransport.listeners![0]!.create(context);
-    cleanups.push(() => listener.close());
-    await listener.start();
-    const port = (listener.address?.() as { port: number }).port;
-    const client = new WebSocket(`ws://127.0.0.1:${port}/`);
-    cleanups.push(() => client.terminate());
-    await once(client, 'open');
-    const { conduit } = await next();
+    const { client, conduit } = await listenerSession();
     const received: Buffer[] = [];
     client.on('message', (data: Buffer) => received.push(data));
     const closed = once(client, 'close');

@@ -1,43 +1,14 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConnectError, ConnectTimeoutError, type ConnectRequest, type SessionMetadata } from '@l7mp/core';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { forwardedHandshake, WebSocketCluster, wsTransport } from '../src';
-import { clusterContext, freePort, randomMessages, Recorder, silentServer } from './support';
+import { clusterContext, echoServer, freePort, randomMessages, Recorder, silentServer } from './support';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-interface EchoServer {
-  port: number;
-  upgrades: IncomingMessage[];
-  sockets: WebSocket[];
-}
-
-/** A ws echo server that records each upgrade request. */
-async function echoServer(host = '127.0.0.1'): Promise<EchoServer> {
-  const upgrades: IncomingMessage[] = [];
-  const sockets: WebSocket[] = [];
-  const wss = new WebSocketServer({ port: 0, host });
-  wss.on('connection', (ws, request) => {
-    upgrades.push(request);
-    sockets.push(ws);
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-  });
-  await once(wss, 'listening');
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close(() => resolve());
-      }),
-  );
-  const address = wss.address();
-  return { port: address !== null && typeof address === 'object' ? address.port : 0, upgrades, sockets };
-}
 
 function createCluster(spec: { port?: number; path?: string; bind?: { address?: string } } = {}) {
   const factory = wsTransport.clusters?.[0];
@@ -66,7 +37,7 @@ function request(
 
 describe('WebSocket cluster', () => {
   it('connects for a session without HTTP metadata and echoes messages with boundaries', async () => {
-    const server = await echoServer();
+    const server = await echoServer(cleanups);
     const cluster = createCluster({ port: server.port });
     expect(cluster.kind).toBe('datagram');
     expect(cluster.retriable).toBe(true);
@@ -84,7 +55,7 @@ describe('WebSocket cluster', () => {
   });
 
   it('passes headers and subprotocols from HTTP metadata but always connects to the endpoint', async () => {
-    const server = await echoServer();
+    const server = await echoServer(cleanups);
     const cluster = createCluster({ port: 1 });
     const metadata: SessionMetadata = {
       HTTP: {
@@ -118,7 +89,7 @@ describe('WebSocket cluster', () => {
   });
 
   it('uses the spec path over the metadata path', async () => {
-    const server = await echoServer();
+    const server = await echoServer(cleanups);
     const cluster = createCluster({ port: server.port, path: '/upstream' });
     const conduit = await cluster.connect(
       request('127.0.0.1', undefined, { HTTP: { url: { path: '/client' } } }),
@@ -128,7 +99,7 @@ describe('WebSocket cluster', () => {
   });
 
   it('binds the local address and connects to IPv6 endpoints', async () => {
-    const server = await echoServer('::1');
+    const server = await echoServer(cleanups, '::1');
     const cluster = createCluster({ port: server.port, bind: { address: '::1' } });
     const conduit = await cluster.connect(request('::1', undefined));
     cleanups.push(() => conduit.destroy());
@@ -137,7 +108,7 @@ describe('WebSocket cluster', () => {
   });
 
   it('reports the peer closing the connection', async () => {
-    const server = await echoServer();
+    const server = await echoServer(cleanups);
     const cluster = createCluster({ port: server.port });
     const conduit = await cluster.connect(request('127.0.0.1', undefined));
     const recorder = new Recorder(conduit);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { ClusterSpec, ListenerSpec } from '@l7mp/config';
 import {
@@ -13,6 +14,7 @@ import {
   type TransportFactories,
 } from '@l7mp/core';
 import { Registry } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 const unusedFactories: TransportFactories = {
   createListener: () => {
@@ -164,4 +166,38 @@ export async function silentServer(): Promise<{ server: Server; port: number; cl
 /** Resolves after `ms` (only for bounded "nothing arrives" checks). */
 export function quietPeriod(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface EchoServer {
+  port: number;
+  upgrades: IncomingMessage[];
+  sockets: WebSocket[];
+}
+
+/**
+ * A ws echo server that records each upgrade request; its shutdown is pushed onto `cleanups`
+ * (run in reverse order after each test).
+ */
+export async function echoServer(
+  cleanups: (() => Promise<void> | void)[],
+  host = '127.0.0.1',
+): Promise<EchoServer> {
+  const upgrades: IncomingMessage[] = [];
+  const sockets: WebSocket[] = [];
+  const wss = new WebSocketServer({ port: 0, host });
+  wss.on('connection', (ws, request) => {
+    upgrades.push(request);
+    sockets.push(ws);
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  await once(wss, 'listening');
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
+  );
+  const address = wss.address();
+  return { port: address !== null && typeof address === 'object' ? address.port : 0, upgrades, sockets };
 }
