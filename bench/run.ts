@@ -804,11 +804,15 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'l7mp-bench-'));
   let generator: Generator | undefined;
   let servers: Servers | undefined;
-  const interrupt = (): void => {
-    log('\ninterrupted: stopping the child processes');
-    void Promise.all([...children].map((child) => stopChild(child, 1000))).finally(() => process.exit(130));
+  // Ctrl-C or a kill: the proxies and servers are separate processes and would outlive the bench.
+  const interrupt = (signal: NodeJS.Signals): void => {
+    log(`\n${signal}: stopping the child processes`);
+    void Promise.all([...children].map((child) => stopChild(child, 1000))).finally(() =>
+      process.exit(signal === 'SIGINT' ? 130 : 143),
+    );
   };
   process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
     generator = track(await Generator.start());
     servers = track(await startServers(path.join(workDir, 'echo.sock')));
@@ -873,6 +877,7 @@ async function main(): Promise<void> {
     log(`done in ${meta.elapsedSeconds.toFixed(0)} s`);
   } finally {
     process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     for (const child of [...children]) await stopTracked(child);
     await rm(workDir, { recursive: true, force: true });
   }
